@@ -1,0 +1,141 @@
+package proxyauth
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("proxy_auth", parseCaddyfile)
+	// Ahead of basic_auth, and so ahead of forward_proxy (which orders
+	// itself after file_server): no `order` line needed.
+	httpcaddyfile.RegisterDirectiveOrder("proxy_auth", httpcaddyfile.Before, "basic_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	pa := new(ProxyAuth)
+	err := pa.UnmarshalCaddyfile(h.Dispenser)
+	return pa, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	proxy_auth [<matcher>] {
+//	    realm      <text>
+//	    user       <name> <hash>
+//	    htpasswd   <path>
+//	    hosts      <name>...
+//	    cache_ttl  <duration>|off
+//	    cache_size <n>
+//	    name       <text>
+//	}
+//
+// `user` and `htpasswd` may be repeated; `hosts` may be repeated and adds
+// names each time.
+func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "realm":
+			realm, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if err := checkRealm(realm); err != nil {
+				return d.Errf("realm: %v", err)
+			}
+			h.Realm = realm
+
+		case "user":
+			var name, hash string
+			if !d.Args(&name, &hash) || d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := checkUsername(name); err != nil {
+				return d.Errf("user: %v", err)
+			}
+			// A hash given by placeholder ({env.X}) is checked when provisioned.
+			if !strings.Contains(strings.TrimPrefix(hash, "{SHA}"), "{") {
+				if _, err := identifyHash(inlineHash(hash)); err != nil {
+					return d.Errf("user %s: %v", name, err)
+				}
+			}
+			h.Accounts = append(h.Accounts, Account{Username: name, Password: hash})
+
+		case "htpasswd":
+			path, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.HTPasswd = append(h.HTPasswd, path)
+
+		case "hosts":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.Hosts = append(h.Hosts, args...)
+
+		case "cache_ttl":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if arg == "off" {
+				h.CacheTTL = -1
+				break
+			}
+			ttl, err := caddy.ParseDuration(arg)
+			if err != nil || ttl <= 0 {
+				return d.Errf("cache_ttl must be a positive duration or off, got %q", arg)
+			}
+			h.CacheTTL = caddy.Duration(ttl)
+
+		case "cache_size":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(arg)
+			if err != nil || n < 1 {
+				return d.Errf("cache_size must be a positive integer, got %q", arg)
+			}
+			h.CacheSize = n
+
+		case "name":
+			name, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Name = name
+
+		default:
+			return d.Errf("unrecognized subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// oneArg reads the single argument of the current subdirective.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	arg := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	return arg, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*ProxyAuth)(nil)

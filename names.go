@@ -1,0 +1,56 @@
+package proxyauth
+
+import (
+	"net"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxLoggedNameLength bounds how much of a claimed user name reaches a log
+// line: enough for any real name, too little for a pasted secret to be
+// useful in full.
+const maxLoggedNameLength = 64
+
+const ellipsis = "…"
+
+// sanitizeForLog makes a client-supplied name safe to log: invalid UTF-8 and
+// non-printing characters become U+FFFD, and it is cut to
+// maxLoggedNameLength bytes.
+func sanitizeForLog(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean && len(s) <= maxLoggedNameLength {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > maxLoggedNameLength-len(ellipsis) {
+			b.WriteString(ellipsis)
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// normalizeHost reduces a Host value or configured site name to the form
+// they are compared in: lower case, no port, no IPv6 brackets, no trailing
+// dot.
+func normalizeHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimPrefix(host, "[")
+	host = strings.TrimSuffix(host, "]")
+	host = strings.TrimSuffix(host, ".")
+	return strings.ToLower(host)
+}

@@ -1,0 +1,281 @@
+// Package proxyauth is a Caddy HTTP handler that makes a forward proxy
+// demand proxy credentials as HTTP says a proxy must: a request without
+// valid credentials gets 407 Proxy Authentication Required with a
+// Proxy-Authenticate challenge (RFC 9110 §11.7, §15.5.8); a request with
+// valid Proxy-Authorization is passed on, with that header consumed, to the
+// next handler (usually forward_proxy).
+package proxyauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(ProxyAuth{})
+}
+
+const (
+	defaultRealm     = "proxy"
+	defaultCacheTTL  = 5 * time.Minute
+	defaultCacheSize = 10000
+)
+
+// ProxyAuth demands proxy credentials from every request that is not plainly
+// for the server's own site. Authenticated requests continue to the next
+// handler with Proxy-Authorization removed and `{http.auth.user.id}` set to
+// the user name; all others get 407 with a Proxy-Authenticate challenge,
+// returned as a Caddy error so `handle_errors` can restyle it.
+type ProxyAuth struct {
+	// The protection space shown to users in the challenge, for example in a
+	// browser's password prompt. Default: "proxy".
+	Realm string `json:"realm,omitempty"`
+
+	// Inline accounts: user names with password hashes as printed by
+	// `caddy hash-password` (bcrypt or argon2id; `$apr1$`, `$5$`, `$6$` and
+	// `{SHA}` hashes are accepted too). The algorithm is detected from the
+	// hash itself.
+	Accounts []Account `json:"accounts,omitempty"`
+
+	// Paths of Apache htpasswd files, as written by `htpasswd` (bcrypt `-B`,
+	// MD5 `-m`, SHA-256 `-2`, SHA-512 `-5`, SHA-1 `-s`). Lines in formats
+	// that cannot be verified safely (crypt DES, plaintext) are errors.
+	HTPasswd []string `json:"htpasswd,omitempty"`
+
+	// The server's own site names. A request whose Host is one of these, whose
+	// method is not CONNECT and whose request-target is in origin-form
+	// (`GET /path`) is for the site itself and passes through unchallenged.
+	// Every other request must carry proxy credentials. Leave empty to
+	// challenge everything, which is right when the server is only a proxy.
+	Hosts []string `json:"hosts,omitempty"`
+
+	// How long a verified user name and password are remembered, so that a
+	// client resending them on every request does not pay for a slow password
+	// hash each time. Default: 5m. Set to a negative duration to disable.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+
+	// How many verified credentials are remembered at most. Default: 10000.
+	CacheSize int `json:"cache_size,omitempty"`
+
+	// A stable name for this handler, under which its state (cache of
+	// verified credentials) outlives a config reload. Default: derived from
+	// the realm.
+	Name string `json:"name,omitempty"`
+
+	accounts *accountStore
+	schemes  []scheme
+	hosts    map[string]struct{}
+	state    *handlerState
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (ProxyAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.proxy_auth",
+		New: func() caddy.Module { return new(ProxyAuth) },
+	}
+}
+
+// Provision loads the accounts and finds or creates the handler's state.
+func (h *ProxyAuth) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Realm == "" {
+		h.Realm = defaultRealm
+	}
+	if h.Name == "" {
+		h.Name = "realm:" + h.Realm
+	}
+	if h.CacheTTL == 0 {
+		h.CacheTTL = caddy.Duration(defaultCacheTTL)
+	}
+	if h.CacheSize == 0 {
+		h.CacheSize = defaultCacheSize
+	}
+
+	h.hosts = make(map[string]struct{}, len(h.Hosts))
+	for _, host := range h.Hosts {
+		h.hosts[normalizeHost(host)] = struct{}{}
+	}
+
+	set, err := h.loadAccounts()
+	if err != nil {
+		return err
+	}
+	h.accounts = newAccountStore(set)
+
+	h.state, err = acquireState(h.Name)
+	if err != nil {
+		return err
+	}
+	h.state.cache.configure(time.Duration(h.CacheTTL), h.CacheSize)
+
+	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyPassword)}
+	return nil
+}
+
+// Validate checks the configuration for values that cannot work.
+func (h *ProxyAuth) Validate() error {
+	if err := checkRealm(h.Realm); err != nil {
+		return err
+	}
+	if h.CacheSize < 0 {
+		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
+	}
+	if h.accounts.current().len() == 0 {
+		return errors.New("no accounts configured: add user lines or an htpasswd file")
+	}
+	return nil
+}
+
+// Cleanup releases the handler's share of its state.
+func (h *ProxyAuth) Cleanup() error {
+	if h.state == nil {
+		return nil
+	}
+	h.state = nil // a second Cleanup must not release it again
+	return releaseState(h.Name)
+}
+
+// ServeHTTP lets through requests for the server's own site and requests
+// with valid proxy credentials; every other request gets a 407.
+func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.isOwnSiteRequest(r) {
+		return next.ServeHTTP(w, r)
+	}
+
+	v := h.authenticate(w, r)
+	// The credentials are consumed here whatever the outcome: they must not
+	// reach the origin, nor a placeholder in handle_errors.
+	delete(r.Header, proxyAuthorization)
+
+	if v.outcome != outcomeAuthenticated {
+		h.logFailure(r, v)
+		return h.challenge(w, v)
+	}
+
+	if c := h.logger.Check(zapcore.DebugLevel, "proxy authentication succeeded"); c != nil {
+		c.Write(zap.String("client_ip", clientIP(r)), zap.String("user", sanitizeForLog(v.user)), zap.String("scheme", v.scheme))
+	}
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl.Set("http.auth.user.id", v.user)
+	return next.ServeHTTP(w, r)
+}
+
+// isOwnSiteRequest reports whether r is plainly addressed to this server's
+// own site rather than to the proxy: not CONNECT, origin-form (or `*`), and
+// Host in the configured hosts. The request-target is read from the original
+// request, since a rewrite earlier in the route may have changed it.
+func (h *ProxyAuth) isOwnSiteRequest(r *http.Request) bool {
+	if len(h.hosts) == 0 || r.Method == http.MethodConnect {
+		return false
+	}
+	target := r.RequestURI
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		target = orig.RequestURI
+	}
+	if !strings.HasPrefix(target, "/") && target != "*" {
+		return false
+	}
+	_, ok := h.hosts[normalizeHost(r.Host)]
+	return ok
+}
+
+// authenticate reads the single Proxy-Authorization field and hands its
+// credentials to the scheme it names.
+func (h *ProxyAuth) authenticate(w http.ResponseWriter, r *http.Request) verdict {
+	fields := r.Header[proxyAuthorization]
+	switch {
+	case len(fields) == 0:
+		return verdict{outcome: outcomeMissing}
+	case len(fields) > 1:
+		// Proxy-Authorization is not a list (RFC 9110 §11.7.2); choosing one
+		// of several fields would be guessing.
+		return verdict{outcome: outcomeMalformed, reason: "more than one Proxy-Authorization field"}
+	case len(fields[0]) > maxCredentialsLength:
+		return verdict{outcome: outcomeMalformed, reason: "Proxy-Authorization field too long"}
+	}
+
+	name, credentials, ok := splitAuthScheme(fields[0])
+	if !ok {
+		return verdict{outcome: outcomeMalformed, reason: "no credentials after the scheme name"}
+	}
+	for _, s := range h.schemes {
+		if strings.EqualFold(name, s.name()) {
+			v := s.authenticate(w, r, credentials, h.accounts.current())
+			v.scheme = s.name()
+			return v
+		}
+	}
+	return verdict{outcome: outcomeUnsupportedScheme, reason: "scheme not offered"}
+}
+
+// challenge answers a request that was not authenticated: one
+// Proxy-Authenticate field line per offered challenge, then a 407 error.
+func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
+	hdr := w.Header()
+	for _, s := range h.schemes {
+		for _, c := range s.challenges(v) {
+			hdr.Add("Proxy-Authenticate", c)
+		}
+	}
+	return caddyhttp.Error(http.StatusProxyAuthRequired, errors.New("proxy authentication required: "+v.outcome.String()))
+}
+
+func (h *ProxyAuth) logFailure(r *http.Request, v verdict) {
+	// A request without credentials is every client's first step, so it is
+	// not worth an info line.
+	level := zapcore.InfoLevel
+	if v.outcome == outcomeMissing {
+		level = zapcore.DebugLevel
+	}
+	c := h.logger.Check(level, "proxy authentication failed")
+	if c == nil {
+		return
+	}
+	fields := []zap.Field{
+		zap.String("client_ip", clientIP(r)),
+		zap.String("outcome", v.outcome.String()),
+	}
+	if v.scheme != "" {
+		fields = append(fields, zap.String("scheme", v.scheme))
+	}
+	if v.user != "" {
+		fields = append(fields, zap.String("user", sanitizeForLog(v.user)))
+	}
+	if v.reason != "" {
+		fields = append(fields, zap.String("reason", v.reason))
+	}
+	c.Write(fields...)
+}
+
+// clientIP is the client address as Caddy resolved it (honouring the
+// server's trusted_proxies).
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		return ip
+	}
+	return r.RemoteAddr
+}
+
+// proxyAuthorization is the header's canonical key, which Go's server uses
+// for every spelling a client sends; indexing the map with it directly saves
+// canonicalising on every request.
+const proxyAuthorization = "Proxy-Authorization"
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*ProxyAuth)(nil)
+	_ caddy.Validator             = (*ProxyAuth)(nil)
+	_ caddy.CleanerUpper          = (*ProxyAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*ProxyAuth)(nil)
+)

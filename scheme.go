@@ -1,0 +1,112 @@
+package proxyauth
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// maxCredentialsLength bounds the Proxy-Authorization field the handler is
+// willing to parse. Real credentials are far shorter; anything longer is an
+// attack or a broken client and gets a 407 without further work.
+const maxCredentialsLength = 8 << 10
+
+// A scheme is one HTTP authentication scheme the handler offers (Basic,
+// Digest, ...). Adding a scheme means adding a file that implements it.
+type scheme interface {
+	// name is the scheme's token as written in challenges, e.g. "Basic".
+	// Requests may spell it in any case.
+	name() string
+
+	// challenges returns the Proxy-Authenticate field values this scheme
+	// adds to a 407, given why the request was refused.
+	challenges(v verdict) []string
+
+	// authenticate checks the credentials that followed the scheme name in
+	// Proxy-Authorization against accounts. It may add response headers to w
+	// on success; it never writes a body.
+	authenticate(w http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict
+}
+
+// outcome is what became of one attempt to authenticate.
+type outcome uint8
+
+const (
+	outcomeMissing outcome = iota
+	outcomeAuthenticated
+	outcomeMalformed
+	outcomeUnsupportedScheme
+	outcomeUnknownUser
+	outcomeWrongPassword
+	outcomeError
+)
+
+var outcomeNames = [...]string{
+	outcomeMissing:           "missing",
+	outcomeAuthenticated:     "authenticated",
+	outcomeMalformed:         "malformed",
+	outcomeUnsupportedScheme: "unsupported_scheme",
+	outcomeUnknownUser:       "unknown_user",
+	outcomeWrongPassword:     "wrong_password",
+	outcomeError:             "error",
+}
+
+func (o outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", o)
+}
+
+// verdict is a scheme's answer about one request. It carries nothing secret:
+// user is the name the client claimed, which may be logged once sanitised.
+type verdict struct {
+	outcome outcome
+	scheme  string
+	user    string
+	reason  string
+}
+
+// splitAuthScheme splits a credentials field value into its auth-scheme and
+// what follows it (RFC 9110 §11.4: auth-scheme 1*SP ...). Go has already
+// trimmed the value's surrounding whitespace.
+func splitAuthScheme(field string) (name, rest string, ok bool) {
+	i := strings.IndexAny(field, " \t")
+	if i <= 0 {
+		return "", "", false
+	}
+	rest = strings.TrimLeft(field[i:], " \t")
+	if rest == "" {
+		return "", "", false
+	}
+	return field[:i], rest, true
+}
+
+// quoteString renders s as an HTTP quoted-string (RFC 9110 §5.6.4),
+// escaping `"` and `\`.
+func quoteString(s string) string {
+	if !strings.ContainsAny(s, `"\`) {
+		return `"` + s + `"`
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// checkRealm rejects realms that cannot be sent in a quoted-string.
+func checkRealm(realm string) error {
+	for i := 0; i < len(realm); i++ {
+		if c := realm[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return fmt.Errorf("realm contains a control character at byte %d", i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package proxyauth
+
+import "github.com/caddyserver/caddy/v2"
+
+// states holds each handler's state by handler name. A config reload
+// provisions the new handler before the old one is cleaned up, so the new
+// one finds the same state: the cache of verified credentials is not lost.
+var states = caddy.NewUsagePool()
+
+// handlerState is what a handler keeps across config reloads.
+type handlerState struct {
+	cache *verifiedCache
+}
+
+// Destruct implements caddy.Destructor; nothing outlives the last user.
+func (*handlerState) Destruct() error { return nil }
+
+func acquireState(name string) (*handlerState, error) {
+	v, _, err := states.LoadOrNew(name, func() (caddy.Destructor, error) {
+		cache, err := newVerifiedCache()
+		if err != nil {
+			return nil, err
+		}
+		return &handlerState{cache: cache}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*handlerState), nil
+}
+
+func releaseState(name string) error {
+	_, err := states.Delete(name)
+	return err
+}
