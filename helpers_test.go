@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,13 +34,23 @@ import (
 )
 
 // Ports of the in-process Caddy. Tests in this package run one at a time
-// against the one Caddy that caddytest starts.
-const (
-	testAdminPort = 2999
-	testProxyPort = 9080
+// against the one Caddy that caddytest starts. PROXYAUTH_TEST_PORT_OFFSET
+// moves both, so that several checkouts can run their tests at once.
+var (
+	testAdminPort = 2999 + portOffset()
+	testProxyPort = 9080 + portOffset()
+	testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
 )
 
-var testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
+func portOffset() int {
+	n, _ := strconv.Atoi(os.Getenv("PROXYAUTH_TEST_PORT_OFFSET"))
+	return n
+}
+
+func init() {
+	// caddytest.AssertLoadError builds its own Tester from the defaults.
+	caddytest.Default.AdminPort = testAdminPort
+}
 
 // origin is a local web server that answers every request with what it
 // received, and remembers the requests so a test can prove what the proxy
@@ -110,15 +121,21 @@ func (o *origin) certPool() *x509.CertPool {
 // options block with the admin address is prepended.
 func startCaddy(t *testing.T, body string) {
 	t.Helper()
-	tester := caddytest.NewTester(t)
-	tester.InitServer(caddyGlobals()+body, "caddyfile")
+	startCaddyWithGlobals(t, "", body)
+}
+
+// startCaddyWithGlobals is startCaddy with more global options.
+func startCaddyWithGlobals(t *testing.T, globals, body string) {
+	t.Helper()
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort})
+	tester.InitServer(caddyGlobals(globals)+body, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
 }
 
-func caddyGlobals() string {
-	return fmt.Sprintf("{\n\tadmin localhost:%d\n\thttp_port %d\n\tpersist_config off\n}\n", testAdminPort, testProxyPort)
+func caddyGlobals(extra string) string {
+	return fmt.Sprintf("{\n\tadmin localhost:%d\n\thttp_port %d\n\tpersist_config off\n%s\n}\n", testAdminPort, testProxyPort, extra)
 }
 
 // proxySite is a Caddyfile site on the test proxy port with the given

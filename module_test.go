@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -367,7 +368,7 @@ func TestBrokenConfigsAreLoadErrors(t *testing.T) {
 		{"unknown subdirective", "\t\tpassword alice", `unrecognized subdirective \"password\"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			caddytest.AssertLoadError(t, caddyGlobals()+proxySite(tc.block), "caddyfile", tc.want)
+			caddytest.AssertLoadError(t, caddyGlobals("")+proxySite(tc.block), "caddyfile", tc.want)
 		})
 	}
 }
@@ -422,4 +423,92 @@ func TestCurl(t *testing.T) {
 	}
 	plain.assertNeverSawProxyAuthorization(t)
 	tlsOrigin.assertNeverSawProxyAuthorization(t)
+}
+
+func TestFailuresAreLoggedWithoutSecrets(t *testing.T) {
+	logFile := writeFile(t, "caddy.log", "")
+	block := fmt.Sprintf("\t\trealm `%s`\n\t\tuser alice %s\n", testRealm, bcryptHash(t, "alice-secret"))
+	startCaddyWithGlobals(t, fmt.Sprintf("\tlog {\n\t\toutput file %s\n\t\tformat json\n\t\tlevel INFO\n\t}", logFile), proxySite(block))
+
+	const guess = "Tr0ub4dor&3-guess"
+	cred := basicCredentials("alice\x1bevil", guess)
+	for _, c := range []string{basicCredentials("alice", guess), cred} {
+		conn, br := dialProxy(t)
+		resp, body := rawExchange(t, conn, br, "GET http://example.invalid/ HTTP/1.1\r\nHost: example.invalid\r\nProxy-Authorization: "+c+"\r\n\r\n")
+		assert407(t, resp, body)
+	}
+
+	var lines []map[string]any
+	waitFor(t, "two failure log lines", func() bool {
+		data, _ := os.ReadFile(logFile)
+		lines = lines[:0]
+		for _, l := range strings.Split(string(data), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "proxy authentication failed" {
+				lines = append(lines, m)
+			}
+		}
+		return len(lines) == 2
+	})
+	want := []map[string]any{
+		{"client_ip": "127.0.0.1", "outcome": "wrong_password", "user": "alice", "scheme": "Basic"},
+		{"client_ip": "127.0.0.1", "outcome": "malformed", "reason": "Basic credentials contain a control character"},
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if lines[i][k] != v {
+				t.Errorf("log line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
+			}
+		}
+	}
+	data, _ := os.ReadFile(logFile)
+	for _, secret := range []string{guess, strings.TrimPrefix(cred, "Basic "), strings.TrimPrefix(basicCredentials("alice", guess), "Basic ")} {
+		if strings.Contains(string(data), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, data)
+		}
+	}
+}
+
+// TestHTTP2RequestsAreChallenged: over HTTP/2 every request is origin-form,
+// so only the hosts list tells the site from the proxy.
+func TestHTTP2RequestsAreChallenged(t *testing.T) {
+	block := fmt.Sprintf("\t\tuser alice %s\n\t\thosts own.example.test\n", bcryptHash(t, "alice-secret"))
+	startCaddyWithGlobals(t, "\tservers {\n\t\tprotocols h1 h2c\n\t}", fmt.Sprintf(`http://:%d {
+	bind 127.0.0.1
+	route {
+		proxy_auth {
+%s
+		}
+		respond "proto={http.request.proto} user={http.auth.user.id}"
+	}
+}
+`, testProxyPort, block))
+
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: protocols}}
+	for _, tc := range []struct {
+		host, credentials string
+		wantStatus        int
+		wantBody          string
+	}{
+		{"elsewhere.test", "", http.StatusProxyAuthRequired, ""},
+		{"elsewhere.test", basicCredentials("alice", "alice-secret"), http.StatusOK, "proto=HTTP/2.0 user=alice"},
+		{"own.example.test", "", http.StatusOK, "proto=HTTP/2.0 user={http.auth.user.id}"}, // not set: nobody authenticated
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+testProxyAddr+"/", nil)
+		req.Host = tc.host
+		if tc.credentials != "" {
+			req.Header.Set("Proxy-Authorization", tc.credentials)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != tc.wantStatus || string(body) != tc.wantBody {
+			t.Errorf("%s %q: %s %d %q, want HTTP/2 %d %q", tc.host, tc.credentials, resp.Proto, resp.StatusCode, body, tc.wantStatus, tc.wantBody)
+		}
+	}
 }

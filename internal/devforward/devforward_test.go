@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,12 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-const adminPort = 2998
+// adminPort is the admin port of this package's in-process Caddy;
+// PROXYAUTH_TEST_PORT_OFFSET moves it, as it does the root package's.
+var adminPort = 2998 + func() int {
+	n, _ := strconv.Atoi(os.Getenv("PROXYAUTH_TEST_PORT_OFFSET"))
+	return n
+}()
 
 // startProxy loads a config with dev_forward_proxy into the in-process
 // Caddy that caddytest runs, and returns the proxy's host:port. Loading
