@@ -24,9 +24,10 @@ type Account struct {
 }
 
 // account is what the handler holds for one user name. It is a value type
-// so that a million of them cost one map and no pointers.
+// so that a million of them cost one map and no pointers. Digest H(A1)
+// values live apart, in the set's digestSet.
 type account struct {
-	hash string // password hash verified by Basic
+	hash string // password hash verified by Basic; "" if the user has only Digest H(A1)s
 	algo hashAlgo
 	// where the account was defined, for error messages
 	source uint16
@@ -56,6 +57,8 @@ type accountSet struct {
 	// decoy is verified instead when the user is unknown, so that an unknown
 	// user costs as much as a wrong password for a typical account.
 	decoy account
+	// digest holds the users' Digest H(A1) values (digestaccounts.go).
+	digest digestSet
 }
 
 func (s *accountSet) lookup(name string) (account, bool) {
@@ -102,7 +105,8 @@ func (b *accountSetBuilder) source(name string) uint16 {
 	return uint16(len(b.set.sources) - 1)
 }
 
-// addPassword adds an account with a password hash.
+// addPassword adds an account with a password hash. The user may already
+// have Digest H(A1) values: the two merge into one account.
 func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line int) error {
 	if err := checkUsername(user); err != nil {
 		return err
@@ -111,7 +115,7 @@ func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line i
 	if err != nil {
 		return err
 	}
-	if prev, dup := b.set.byName[user]; dup {
+	if prev, dup := b.set.byName[user]; dup && prev.hash != "" {
 		return fmt.Errorf("user %q is already defined at %s", sanitizeForLog(user), b.set.where(prev))
 	}
 	a := account{hash: hash, algo: algo, source: source, line: int32(line)}
@@ -127,6 +131,7 @@ func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line i
 }
 
 func (b *accountSetBuilder) finish() *accountSet {
+	b.set.digest.indexUserhashes()
 	return b.set
 }
 
@@ -154,6 +159,7 @@ func checkUsername(name string) error {
 // error names the source and, for files, the line.
 func (h *ProxyAuth) loadAccounts() (*accountSet, error) {
 	b := newAccountSetBuilder()
+	b.set.digest.realm = h.Realm // the realm of every htdigest entry, and of H(A1) checks
 	repl := caddy.NewReplacer()
 
 	if len(h.Accounts) > 0 {
@@ -178,6 +184,12 @@ func (h *ProxyAuth) loadAccounts() (*accountSet, error) {
 			return b.addPassword(user, hash, src, line)
 		})
 		if err != nil {
+			return nil, err
+		}
+	}
+
+	for _, path := range h.HTDigest {
+		if err := b.loadHTDigest(repl, path); err != nil {
 			return nil, err
 		}
 	}

@@ -51,6 +51,23 @@ type ProxyAuth struct {
 	// that cannot be verified safely (crypt DES, plaintext) are errors.
 	HTPasswd []string `json:"htpasswd,omitempty"`
 
+	// Paths of Apache htdigest files: `user:realm:<MD5 hex>` lines as
+	// `htdigest` writes them, and `user:realm:SHA-256:<hex>` or
+	// `user:realm:SHA-512-256:<hex>` lines as `caddy hash-digest` prints
+	// them. Every realm must be the handler's. They give Digest its
+	// H(A1) values, merged with any password hash of the same user, and
+	// Basic verifies against them too.
+	HTDigest []string `json:"htdigest,omitempty"`
+
+	// The authentication schemes offered, in the order their challenges
+	// are sent. Default: Basic only.
+	Schemes []SchemeConfig `json:"schemes,omitempty"`
+
+	// How long a Digest nonce is accepted after it was issued; a client
+	// using an older one gets a fresh one (stale=true) and retries without
+	// asking its user. Default: 5m.
+	NonceLifetime caddy.Duration `json:"nonce_lifetime,omitempty"`
+
 	// The server's own site names. A request whose Host is one of these, whose
 	// method is not CONNECT and whose request-target is in origin-form
 	// (`GET /path`) is for the site itself and passes through unchallenged.
@@ -67,8 +84,9 @@ type ProxyAuth struct {
 	CacheSize int `json:"cache_size,omitempty"`
 
 	// A stable name for this handler, under which its state (cache of
-	// verified credentials) outlives a config reload. Default: derived from
-	// the realm.
+	// verified credentials, Digest nonce key and used nonce counts)
+	// outlives a config reload, and under which the nonce key is kept in
+	// Caddy's storage. Default: derived from the realm.
 	Name string `json:"name,omitempty"`
 
 	accounts *accountStore
@@ -119,8 +137,8 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	}
 	h.state.cache.configure(time.Duration(h.CacheTTL), h.CacheSize)
 
-	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyPassword)}
-	return nil
+	h.schemes, err = h.provisionSchemes(ctx, set)
+	return err
 }
 
 // Validate checks the configuration for values that cannot work.
@@ -179,10 +197,7 @@ func (h *ProxyAuth) isOwnSiteRequest(r *http.Request) bool {
 	if len(h.hosts) == 0 || r.Method == http.MethodConnect {
 		return false
 	}
-	target := r.RequestURI
-	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
-		target = orig.RequestURI
-	}
+	_, target := originalTarget(r)
 	if !strings.HasPrefix(target, "/") && target != "*" {
 		return false
 	}
@@ -220,8 +235,12 @@ func (h *ProxyAuth) authenticate(w http.ResponseWriter, r *http.Request) verdict
 }
 
 // challenge answers a request that was not authenticated: one
-// Proxy-Authenticate field line per offered challenge, then a 407 error.
+// Proxy-Authenticate field line per offered challenge, then a 407 error;
+// or 400 for credentials that name another resource.
 func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
+	if status := v.outcome.status(); status != http.StatusProxyAuthRequired {
+		return caddyhttp.Error(status, errors.New("proxy authentication: "+v.outcome.String()))
+	}
 	hdr := w.Header()
 	for _, s := range h.schemes {
 		for _, c := range s.challenges(v) {
@@ -232,10 +251,10 @@ func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
 }
 
 func (h *ProxyAuth) logFailure(r *http.Request, v verdict) {
-	// A request without credentials is every client's first step, so it is
-	// not worth an info line.
+	// A request without credentials is every client's first step, and a
+	// stale nonce the routine end of one; neither is worth an info line.
 	level := zapcore.InfoLevel
-	if v.outcome == outcomeMissing {
+	if v.outcome == outcomeMissing || v.outcome == outcomeStale {
 		level = zapcore.DebugLevel
 	}
 	c := h.logger.Check(level, "proxy authentication failed")

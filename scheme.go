@@ -39,6 +39,16 @@ const (
 	outcomeUnknownUser
 	outcomeWrongPassword
 	outcomeError
+	// outcomeStale: a Digest response that was right for a nonce that is
+	// expired or not ours; the 407 says stale=true so the client retries
+	// with the new nonce without asking its user. Routine, not a failure.
+	outcomeStale
+	// outcomeReplayed: a correct Digest response whose nonce and nonce
+	// count were used before: a replay, or a client bug.
+	outcomeReplayed
+	// outcomeURIMismatch: Digest credentials for another resource than the
+	// request's (RFC 7616 §3.4.6): 400, not 407.
+	outcomeURIMismatch
 )
 
 var outcomeNames = [...]string{
@@ -49,6 +59,9 @@ var outcomeNames = [...]string{
 	outcomeUnknownUser:       "unknown_user",
 	outcomeWrongPassword:     "wrong_password",
 	outcomeError:             "error",
+	outcomeStale:             "stale",
+	outcomeReplayed:          "replayed",
+	outcomeURIMismatch:       "uri_mismatch",
 }
 
 func (o outcome) String() string {
@@ -56,6 +69,14 @@ func (o outcome) String() string {
 		return outcomeNames[o]
 	}
 	return fmt.Sprintf("outcome(%d)", o)
+}
+
+// status is the HTTP status of a refused request with this outcome.
+func (o outcome) status() int {
+	if o == outcomeURIMismatch {
+		return http.StatusBadRequest
+	}
+	return http.StatusProxyAuthRequired
 }
 
 // verdict is a scheme's answer about one request. It carries nothing secret:

@@ -10,6 +10,9 @@ var states = caddy.NewUsagePool()
 // handlerState is what a handler keeps across config reloads.
 type handlerState struct {
 	cache *verifiedCache
+	// nonces is the Digest nonce key and the record of used nonce
+	// counts: clients keep their nonces across a reload.
+	nonces *nonceState
 }
 
 // Destruct implements caddy.Destructor; nothing outlives the last user.
@@ -21,7 +24,7 @@ func acquireState(name string) (*handlerState, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handlerState{cache: cache}, nil
+		return &handlerState{cache: cache, nonces: newNonceState()}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,11 @@ import (
 // password and the answer's timing does not reveal which names exist.
 func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accountSet) outcome {
 	acct, known := accounts.lookup(user)
+	if known && acct.hash == "" || !known && accounts.decoy.algo == hashNone && accounts.digest.byName != nil {
+		// The user has only Digest H(A1) values (or every account does):
+		// one fast hash, no cache needed.
+		return accounts.digest.verifyPassword(user, password)
+	}
 	cache := h.state.cache
 	k := cache.key(user, password)
 	if known && cache.verified(k, acct.hash) {
