@@ -72,9 +72,9 @@ func (s *digestScheme) authenticate(w http.ResponseWriter, r *http.Request, cred
 	if reason != "" {
 		return verdict{outcome: outcomeMalformed, reason: reason}
 	}
-	req, v := s.readRequest(&p, accounts)
-	if v.outcome != outcomeAuthenticated {
-		return v
+	req, reason := s.readRequest(&p, accounts)
+	if reason != "" {
+		return verdict{outcome: outcomeMalformed, reason: reason}
 	}
 	method, target := originalTarget(r)
 	if !digestURIMatches(req.uri, method, target, r.Host) {
@@ -104,21 +104,21 @@ func (s *digestScheme) authenticate(w http.ResponseWriter, r *http.Request, cred
 	if p.has(paramOpaque) && p.get(paramOpaque) != s.nonces.opaque() {
 		return verdict{outcome: outcomeStale, user: req.user, reason: "opaque from another nonce key"}
 	}
-	id, status := s.nonces.check(req.nonce, s.lifetime)
+	now := s.nonces.now().Unix()
+	id, status := s.nonces.use(req.nonce, req.count, now, s.lifetime)
 	switch status {
 	case nonceUnknown:
 		return verdict{outcome: outcomeStale, user: req.user, reason: "nonce not issued under this handler's key"}
 	case nonceExpired:
 		return verdict{outcome: outcomeStale, user: req.user, reason: "nonce expired"}
-	}
-	switch s.nonces.seen.use(id, req.count, s.nonces.now().Unix(), s.lifetime) {
-	case useReplayed:
-		return verdict{outcome: outcomeReplayed, user: req.user, reason: "nonce count already used"}
-	case useUntracked:
+	case nonceForgotten:
 		return verdict{outcome: outcomeStale, user: req.user, reason: "nonce older than the replay record"}
+	case nonceReplayed:
+		return verdict{outcome: outcomeReplayed, user: req.user, reason: "nonce count already used"}
 	}
 
-	w.Header().Set("Proxy-Authentication-Info", s.authenticationInfo(&req, ha1, id))
+	info := s.authenticationInfo(&req, ha1, s.nonces.nearingEnd(id, now, s.lifetime))
+	w.Header()["Proxy-Authentication-Info"] = []string{info} // the canonical key: Set would canonicalise it again
 	return verdict{outcome: outcomeAuthenticated, user: req.user}
 }
 
@@ -126,10 +126,9 @@ func (s *digestScheme) authenticate(w http.ResponseWriter, r *http.Request, cred
 // user they name. RFC 7616 §3.4 makes cnonce, nc and qop mandatory, so the
 // RFC 2069 form without them is refused, as are qop=auth-int and
 // algorithms that were not offered.
-func (s *digestScheme) readRequest(p *digestParams, accounts *accountSet) (req digestRequest, v verdict) {
-	malformed := func(reason string) (digestRequest, verdict) {
-		return req, verdict{outcome: outcomeMalformed, reason: reason}
-	}
+// A non-empty reason says why the credentials are malformed.
+func (s *digestScheme) readRequest(p *digestParams, accounts *accountSet) (req digestRequest, reason string) {
+	malformed := func(reason string) (digestRequest, string) { return req, reason }
 	if !p.has(paramQop) {
 		return malformed("Digest credentials without qop (RFC 2069 form) are not accepted")
 	}
@@ -175,17 +174,13 @@ func (s *digestScheme) readRequest(p *digestParams, accounts *accountSet) (req d
 	}
 	req.nonce, req.uri = p.get(paramNonce), p.get(paramURI)
 
-	user, reason := resolveDigestUser(p, req.algo, accounts)
-	if reason != "" {
-		return malformed(reason)
-	}
-	req.user = user
-	return req, verdict{outcome: outcomeAuthenticated}
+	req.user, reason = resolveDigestUser(p, req.algo, accounts)
+	return req, reason
 }
 
 // resolveDigestUser finds the user name of Digest credentials, which come
 // in one of three forms (RFC 7616 §3.4): username="name",
-// username*=UTF-8”percent-encoded (RFC 8187), or, with userhash=true,
+// username*=UTF-8'en'percent-encoded (RFC 8187), or, with userhash=true,
 // username="H(name:realm)". An unknown hashed name resolves to the hash
 // itself, which no account has.
 func resolveDigestUser(p *digestParams, algo digestAlgorithm, accounts *accountSet) (user, reason string) {
@@ -244,17 +239,20 @@ func parseNonceCount(s string) (uint32, bool) {
 // over the uri string the client sent. With an empty method it is the
 // server's rspauth (§3.5).
 func digestResponse(algo digestAlgorithm, ha1, method, uri, nonce, nc, cnonce, qop string) digestSum {
-	var buf [512]byte
+	var buf [512]byte // holds any real input: no allocation
 	msg := append(joinColons(buf[:0], ha1, nonce, nc, cnonce, qop), ':')
-	msg = algo.appendHexOf(msg, method, uri)
-	return algo.sum(msg)
+	// A2 goes in the space after where H(A2) will be appended, so one
+	// buffer serves both.
+	a2Start := min(len(msg)+algo.hexLen(), len(buf))
+	a2 := joinColons(buf[a2Start:a2Start], method, uri)
+	return algo.sum(algo.appendHex(msg, a2))
 }
 
 // authenticationInfo is the Proxy-Authentication-Info value for a
 // successful request (RFC 7616 §3.5): rspauth proves to the client that
 // the proxy knows its H(A1) too; nextnonce offers the next nonce when this
 // one is near its end, so the client need not take a stale round trip.
-func (s *digestScheme) authenticationInfo(req *digestRequest, ha1 string, id nonceID) string {
+func (s *digestScheme) authenticationInfo(req *digestRequest, ha1 string, offerNext bool) string {
 	rspauth := digestResponse(req.algo, ha1, "", req.uri, req.nonce, req.nc, req.cnonce, req.qop)
 	var b strings.Builder
 	b.Grow(160 + len(req.cnonce))
@@ -264,10 +262,10 @@ func (s *digestScheme) authenticationInfo(req *digestRequest, ha1 string, id non
 	b.WriteString(`", qop=`)
 	b.WriteString(req.qop)
 	b.WriteString(", cnonce=")
-	b.WriteString(quoteString(req.cnonce))
+	writeQuoted(&b, req.cnonce)
 	b.WriteString(", nc=")
 	b.WriteString(req.nc)
-	if s.nonces.nearingEnd(id, s.lifetime) {
+	if offerNext {
 		b.WriteString(`, nextnonce="`)
 		b.WriteString(s.nonces.issue())
 		b.WriteByte('"')
@@ -316,8 +314,11 @@ func splitAbsoluteURI(u string) (scheme, authority, rest string, ok bool) {
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "/?#") {
 		return "", "", "", false
 	}
-	i := strings.IndexAny(after, "/?")
-	if i < 0 {
+	i := 0
+	for i < len(after) && after[i] != '/' && after[i] != '?' {
+		i++ // a byte loop: IndexAny builds a set on every call
+	}
+	if i == len(after) {
 		return scheme, after, "/", true
 	}
 	authority, rest = after[:i], after[i:]

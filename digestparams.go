@@ -134,13 +134,25 @@ func parseDigestParams(s string) (p digestParams, reason string) {
 }
 
 func lookupDigestParam(name string) (digestParam, bool) {
-	for i, n := range digestParamNames {
-		if strings.EqualFold(name, n) {
-			return digestParam(i), true
+	if len(name) >= len(digestParamsByLength) {
+		return 0, false
+	}
+	for _, p := range digestParamsByLength[len(name)] {
+		if strings.EqualFold(name, digestParamNames[p]) {
+			return p, true
 		}
 	}
 	return 0, false
 }
+
+// digestParamsByLength lists the parameters by the length of their name,
+// so a lookup compares a name with two or three others at most.
+var digestParamsByLength = func() (t [10][]digestParam) {
+	for p, name := range digestParamNames {
+		t[len(name)] = append(t[len(name)], digestParam(p))
+	}
+	return t
+}()
 
 // skipListSeparators skips whitespace and the commas of empty list
 // elements (RFC 9110 §5.6.1 asks recipients to accept those).
@@ -152,7 +164,10 @@ func skipListSeparators(s string) string {
 }
 
 func trimOWS(s string) string {
-	return strings.TrimLeft(s, " \t")
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
 }
 
 // cutToken splits s after its leading run of tchars (RFC 9110 §5.6.2).
@@ -164,13 +179,14 @@ func cutToken(s string) (token, rest string) {
 	return s[:i], s[i:]
 }
 
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+var tokenChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	return t
+}()
 
 // cutQuotedString reads the quoted-string at the start of s (RFC 9110
 // §5.6.4) and returns its content unescaped. Control characters other than
@@ -178,25 +194,35 @@ func isTokenChar(c byte) bool {
 // send UTF-8 user names that way.
 func cutQuotedString(s string) (value, rest string, ok bool) {
 	escapes := false
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
+	for i := 1; ; {
+		for i < len(s) && qdtextChars[s[i]] {
+			i++
+		}
+		switch {
+		case i == len(s):
+			return "", "", false // no closing quote
+		case s[i] == '"':
 			if !escapes {
 				return s[1:i], s[i+1:], true
 			}
 			return unescapeQuoted(s[1:i]), s[i+1:], true
-		case c == '\\':
-			i++
-			if i == len(s) || !isQuotedPairChar(s[i]) {
-				return "", "", false
-			}
+		case s[i] == '\\' && i+1 < len(s) && isQuotedPairChar(s[i+1]):
 			escapes = true
-		case c < 0x20 && c != '\t', c == 0x7f:
-			return "", "", false
+			i += 2
+		default:
+			return "", "", false // a control character, or a backslash before one
 		}
 	}
-	return "", "", false // no closing quote
 }
+
+// qdtextChars are the bytes a quoted-string holds as they are: everything
+// but controls (tab excepted), DEL, `"` and `\`.
+var qdtextChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '\t' || c >= 0x20 && c != 0x7f && c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isQuotedPairChar(c byte) bool {
 	return c == '\t' || c >= 0x20 && c != 0x7f

@@ -53,13 +53,18 @@ type nonceID [nonceIDSize]byte
 
 func (id nonceID) issued() int64 { return int64(binary.BigEndian.Uint64(id[:nonceTimeSize])) }
 
-// nonceStatus is what checking a nonce found.
+// nonceTag authenticates a nonceID: the first bytes of its HMAC.
+type nonceTag [nonceTagSize]byte
+
+// nonceStatus is what checking a nonce, and recording its use, found.
 type nonceStatus uint8
 
 const (
-	nonceValid   nonceStatus = iota
-	nonceExpired             // issued by us, but too long ago (or too far ahead)
-	nonceUnknown             // not issued under the current key
+	nonceFresh     nonceStatus = iota // ours, in its lifetime, this count not used before
+	nonceReplayed                     // this count was used before (or is too old to tell)
+	nonceExpired                      // ours, but too old (or too far ahead)
+	nonceUnknown                      // not issued under the current key
+	nonceForgotten                    // older than what the replay record remembers
 )
 
 // nonceKeys is one generation of keys derived from the shared nonce key.
@@ -75,8 +80,17 @@ func newNonceKeys(master [nonceKeySize]byte) *nonceKeys {
 	macKey := deriveKey(master, "proxy_auth digest nonce v1")
 	opaque := deriveKey(master, "proxy_auth digest opaque v1")
 	k.opaque = nonceEncoding.EncodeToString(opaque[:12])
-	k.macs.New = func() any { return hmac.New(sha256.New, macKey[:]) }
+	k.macs.New = func() any { return &nonceMAC{h: hmac.New(sha256.New, macKey[:])} }
 	return k
+}
+
+// nonceMAC is a pooled HMAC with room for its input and sum, so that
+// computing a tag allocates nothing (a slice of a local passed to
+// hash.Hash would move the local to the heap).
+type nonceMAC struct {
+	h   hash.Hash
+	msg nonceID
+	sum [sha256.Size]byte
 }
 
 func deriveKey(master [nonceKeySize]byte, purpose string) (out [sha256.Size]byte) {
@@ -86,13 +100,20 @@ func deriveKey(master [nonceKeySize]byte, purpose string) (out [sha256.Size]byte
 	return out
 }
 
-func (k *nonceKeys) tag(id *nonceID) (out [sha256.Size]byte) {
-	m := k.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(id[:])
-	m.Sum(out[:0])
+func (k *nonceKeys) tag(id *nonceID) (tag nonceTag) {
+	m := k.macs.Get().(*nonceMAC)
+	m.h.Reset()
+	m.msg = *id
+	m.h.Write(m.msg[:])
+	m.h.Sum(m.sum[:0])
+	copy(tag[:], m.sum[:])
 	k.macs.Put(m)
-	return out
+	return tag
+}
+
+func (k *nonceKeys) authentic(id *nonceID, tag *nonceTag) bool {
+	want := k.tag(id)
+	return hmac.Equal(want[:], tag[:])
 }
 
 // nonceState is the nonce key and the record of used nonce counts. It
@@ -110,12 +131,17 @@ func newNonceState() *nonceState {
 
 // setKey installs the shared key. A key that differs from the one in use
 // (the storage was replaced) takes over at once; nonces under the old key
-// then get a stale answer and clients fetch new ones.
+// then get a stale answer and clients fetch new ones. The replay record,
+// which vouches for the nonces it holds, starts afresh with it.
 func (n *nonceState) setKey(master [nonceKeySize]byte) {
-	if cur := n.keys.Load(); cur != nil && hmac.Equal(cur.master[:], master[:]) {
+	cur := n.keys.Load()
+	if cur != nil && hmac.Equal(cur.master[:], master[:]) {
 		return
 	}
 	n.keys.Store(newNonceKeys(master))
+	if cur != nil {
+		n.seen.clear()
+	}
 }
 
 func (n *nonceState) opaque() string { return n.keys.Load().opaque }
@@ -129,36 +155,48 @@ func (n *nonceState) issue() string {
 
 	var raw [nonceRawSize]byte
 	copy(raw[:], id[:])
-	copy(raw[nonceIDSize:], tag[:nonceTagSize])
+	copy(raw[nonceIDSize:], tag[:])
 	return nonceEncoding.EncodeToString(raw[:])
 }
 
-// check authenticates a nonce and checks its age.
-func (n *nonceState) check(nonce string, lifetime time.Duration) (nonceID, nonceStatus) {
-	var id nonceID
-	var raw [nonceRawSize]byte
-	if len(nonce) != nonceTextSize {
+// use checks the nonce of a correct response at now (unix seconds) and
+// records its use with count nc. The HMAC is computed once per nonce: the
+// replay record then recognises the nonce by its ID and tag.
+func (n *nonceState) use(nonce string, nc uint32, now int64, lifetime time.Duration) (nonceID, nonceStatus) {
+	id, tag, ok := decodeNonce(nonce)
+	if !ok {
 		return id, nonceUnknown
 	}
-	if _, err := nonceEncoding.Decode(raw[:], []byte(nonce)); err != nil {
-		return id, nonceUnknown
-	}
-	copy(id[:], raw[:nonceIDSize])
-	tag := n.keys.Load().tag(&id)
-	if !hmac.Equal(tag[:nonceTagSize], raw[nonceIDSize:]) {
-		return id, nonceUnknown
-	}
-	age := time.Duration(n.now().Unix()-id.issued()) * time.Second
-	if age > lifetime || age < -maxNonceClockSkew {
+	keys := n.keys.Load()
+	if age := time.Duration(now-id.issued()) * time.Second; age > lifetime || age < -maxNonceClockSkew {
+		if !keys.authentic(&id, &tag) {
+			return id, nonceUnknown
+		}
 		return id, nonceExpired
 	}
-	return id, nonceValid
+	return id, n.seen.use(id, tag, nc, now, lifetime, func() bool { return keys.authentic(&id, &tag) })
+}
+
+// decodeNonce splits a nonce into its ID and tag, checking only its form.
+func decodeNonce(nonce string) (id nonceID, tag nonceTag, ok bool) {
+	var text [nonceTextSize]byte // a copy on the stack: converting would allocate
+	if len(nonce) != nonceTextSize {
+		return id, tag, false
+	}
+	copy(text[:], nonce)
+	var raw [nonceRawSize]byte
+	if _, err := nonceEncoding.Decode(raw[:], text[:]); err != nil {
+		return id, tag, false
+	}
+	copy(id[:], raw[:nonceIDSize])
+	copy(tag[:], raw[nonceIDSize:])
+	return id, tag, true
 }
 
 // nearingEnd reports whether a valid nonce has used up most of its
 // lifetime, so the client should be offered its successor (nextnonce).
-func (n *nonceState) nearingEnd(id nonceID, lifetime time.Duration) bool {
-	age := time.Duration(n.now().Unix()-id.issued()) * time.Second
+func (n *nonceState) nearingEnd(id nonceID, now int64, lifetime time.Duration) bool {
+	age := time.Duration(now-id.issued()) * time.Second
 	return age > lifetime*4/5
 }
 

@@ -21,7 +21,7 @@ func testNonceState(t *testing.T) *nonceState {
 	return n
 }
 
-func TestNonceCheck(t *testing.T) {
+func TestNonceUse(t *testing.T) {
 	n := testNonceState(t)
 	now := time.Unix(1_800_000_000, 0)
 	n.now = func() time.Time { return now }
@@ -32,29 +32,31 @@ func TestNonceCheck(t *testing.T) {
 	if n.issue() == nonce {
 		t.Fatal("two nonces alike")
 	}
-	id, status := n.check(nonce, time.Minute)
-	if status != nonceValid || id.issued() != now.Unix() {
+	id, status := n.use(nonce, 1, now.Unix(), time.Minute)
+	if status != nonceFresh || id.issued() != now.Unix() {
 		t.Fatalf("fresh nonce: %v, issued %d", status, id.issued())
 	}
 
+	nc := uint32(1)
 	for _, tc := range []struct {
 		name  string
 		nonce string
 		at    time.Duration
 		want  nonceStatus
 	}{
-		{"at the end of its lifetime", nonce, time.Minute, nonceValid},
+		{"at the end of its lifetime", nonce, time.Minute, nonceFresh},
 		{"a second later", nonce, time.Minute + time.Second, nonceExpired},
-		{"issued within the allowed clock skew", nonce, -maxNonceClockSkew, nonceValid},
+		{"issued within the allowed clock skew", nonce, -maxNonceClockSkew, nonceFresh},
 		{"issued beyond the allowed clock skew", nonce, -maxNonceClockSkew - time.Second, nonceExpired},
 		{"truncated", nonce[:len(nonce)-1], 0, nonceUnknown},
-		{"one character changed", nonce[:5] + flip(nonce[5]) + nonce[6:], 0, nonceUnknown},
-		{"tag changed", nonce[:len(nonce)-3] + flip(nonce[len(nonce)-3]) + nonce[len(nonce)-2:], 0, nonceUnknown},
+		{"ID changed", nonce[:15] + flip(nonce[15]) + nonce[16:], 0, nonceUnknown},
+		{"tag changed, ID known", nonce[:len(nonce)-3] + flip(nonce[len(nonce)-3]) + nonce[len(nonce)-2:], 0, nonceUnknown},
+		{"expired, ID changed", nonce[:15] + flip(nonce[15]) + nonce[16:], time.Hour, nonceUnknown},
 		{"not base64", strings.Repeat("!", nonceTextSize), 0, nonceUnknown},
 		{"empty", "", 0, nonceUnknown},
 	} {
-		n.now = func() time.Time { return now.Add(tc.at) }
-		if _, got := n.check(tc.nonce, time.Minute); got != tc.want {
+		nc++
+		if _, got := n.use(tc.nonce, nc, now.Add(tc.at).Unix(), time.Minute); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -62,7 +64,7 @@ func TestNonceCheck(t *testing.T) {
 	// Another key does not know the nonce; the same key in another
 	// instance (the shared storage case) does.
 	other := testNonceState(t)
-	if _, got := other.check(nonce, time.Hour); got != nonceUnknown {
+	if _, got := other.use(nonce, 1, now.Unix(), time.Hour); got != nonceUnknown {
 		t.Errorf("nonce accepted under another key: %v", got)
 	}
 	if other.opaque() == n.opaque() {
@@ -70,9 +72,17 @@ func TestNonceCheck(t *testing.T) {
 	}
 	twin := newNonceState()
 	twin.setKey(n.keys.Load().master)
-	twin.now = n.now
-	if _, got := twin.check(nonce, time.Hour); got != nonceValid || twin.opaque() != n.opaque() {
+	if _, got := twin.use(nonce, 1, now.Unix(), time.Hour); got != nonceFresh || twin.opaque() != n.opaque() {
 		t.Errorf("same key elsewhere: %v, opaque %q vs %q", got, twin.opaque(), n.opaque())
+	}
+
+	// A new key: the nonces of the old one, held in the replay record or
+	// not, are unknown.
+	var key [nonceKeySize]byte
+	rand.Read(key[:])
+	n.setKey(key)
+	if _, got := n.use(nonce, 100, now.Unix(), time.Minute); got != nonceUnknown {
+		t.Errorf("nonce of the old key: %v", got)
 	}
 }
 
@@ -142,23 +152,32 @@ func nonceIDAt(issued int64, shard byte, serial uint32) nonceID {
 	return id
 }
 
+func authentic() bool    { return true }
+func notAuthentic() bool { return false }
+
 func TestReplayWindow(t *testing.T) {
 	var s replaySet
 	const now, life = 1000, 5 * time.Minute
-	id := nonceIDAt(now, 0, 1)
+	id, tag := nonceIDAt(now, 0, 1), nonceTag{1}
 	for _, step := range []struct {
 		nc   uint32
-		want useResult
+		want nonceStatus
 	}{
-		{1, useFresh}, {1, useReplayed}, {3, useFresh}, {2, useFresh}, {2, useReplayed}, {3, useReplayed},
+		{1, nonceFresh}, {1, nonceReplayed}, {3, nonceFresh}, {2, nonceFresh}, {2, nonceReplayed}, {3, nonceReplayed},
 		// 66 moves the window: 3 (63 behind) is still remembered as used,
 		// 4 (62 behind) as unused; 2 (64 behind) is too old to tell.
-		{66, useFresh}, {3, useReplayed}, {4, useFresh}, {4, useReplayed}, {2, useReplayed}, {65, useFresh},
-		{1000, useFresh}, {937, useFresh}, {936, useReplayed}, {937, useReplayed}, {999, useFresh},
+		{66, nonceFresh}, {3, nonceReplayed}, {4, nonceFresh}, {4, nonceReplayed}, {2, nonceReplayed}, {65, nonceFresh},
+		{1000, nonceFresh}, {937, nonceFresh}, {936, nonceReplayed}, {937, nonceReplayed}, {999, nonceFresh},
 	} {
-		if got := s.use(id, step.nc, now, life); got != step.want {
+		if got := s.use(id, tag, step.nc, now, life, authentic); got != step.want {
 			t.Errorf("nc %d: %v, want %v", step.nc, got, step.want)
 		}
+	}
+	if got := s.use(id, nonceTag{2}, 5000, now, life, authentic); got != nonceUnknown {
+		t.Errorf("known ID with another tag: %v", got)
+	}
+	if got := s.use(nonceIDAt(now, 0, 2), tag, 1, now, life, notAuthentic); got != nonceUnknown || s.len() != 1 {
+		t.Errorf("unauthentic nonce: %v, %d entries", got, s.len())
 	}
 }
 
@@ -167,6 +186,9 @@ func TestReplaySetStaysBounded(t *testing.T) {
 	const life = 5 * time.Minute
 	now := int64(10_000)
 	limit := 8 * replayShards
+	use := func(id nonceID, nc uint32, at int64) nonceStatus {
+		return s.use(id, nonceTag{}, nc, at, life, authentic)
+	}
 
 	// A flood of distinct, valid nonces: the set never grows past its
 	// bound, and a nonce that was dropped to make room is never fresh
@@ -174,7 +196,7 @@ func TestReplaySetStaysBounded(t *testing.T) {
 	var first []nonceID
 	for i := range 20 * limit {
 		id := nonceIDAt(now+int64(i/limit), byte(i), uint32(i))
-		if got := s.use(id, 1, now+int64(i/limit), life); got != useFresh {
+		if got := use(id, 1, now+int64(i/limit)); got != nonceFresh {
 			t.Fatalf("nonce %d: %v", i, got)
 		}
 		if n := s.len(); n > limit {
@@ -185,10 +207,10 @@ func TestReplaySetStaysBounded(t *testing.T) {
 		}
 	}
 	for i, id := range first {
-		if got := s.use(id, 2, now+20, life); got == useFresh {
+		if got := use(id, 2, now+20); got == nonceFresh {
 			t.Fatalf("dropped nonce %d accepted as fresh", i)
 		}
-		if got := s.use(id, 1, now+20, life); got == useFresh {
+		if got := use(id, 1, now+20); got == nonceFresh {
 			t.Fatalf("dropped nonce %d replayed", i)
 		}
 	}
@@ -197,14 +219,14 @@ func TestReplaySetStaysBounded(t *testing.T) {
 	// stay refused.
 	later := now + int64(life/time.Second) + 100
 	for shard := range replayShards {
-		if got := s.use(nonceIDAt(later, byte(shard), 1), 1, later, life); got != useFresh {
+		if got := use(nonceIDAt(later, byte(shard), 1), 1, later); got != nonceFresh {
 			t.Fatalf("fresh nonce after the flood: %v", got)
 		}
 	}
 	if n := s.len(); n != replayShards {
 		t.Errorf("%d entries left after every flooded nonce expired, want the %d fresh ones", n, replayShards)
 	}
-	if got := s.use(first[len(first)-1], 5, later, life); got != useUntracked {
+	if got := use(first[len(first)-1], 5, later); got != nonceForgotten {
 		t.Errorf("expired nonce after the sweep: %v", got)
 	}
 }

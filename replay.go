@@ -9,7 +9,7 @@ import (
 // replaySet remembers which nonce counts (nc) each nonce has been used
 // with, so that a request replayed with the same nonce and nc is refused
 // (RFC 7616 §3.4, §5.4). Only nonces that passed the HMAC check and came
-// with a correct response are recorded: made-up nonces never reach it, and
+// with a correct response are recorded: made-up nonces are never held, and
 // filling it takes valid credentials.
 //
 // Memory is bounded. Each nonce costs one small entry that holds the
@@ -31,9 +31,10 @@ type replaySet struct {
 
 const (
 	replayShards = 16 // spread the lock over concurrent requests
-	// maxTrackedNonces bounds the entries of a handler's replay set: about
-	// 50 bytes each, so some 13 MB when full.
-	maxTrackedNonces = 1 << 18
+	// maxTrackedNonces bounds the entries of a handler's replay set: some
+	// 70 bytes each in Go's map, so about 9 MB when full. That is 437 new
+	// nonces a second for 5 minutes (the default nonce_lifetime).
+	maxTrackedNonces = 1 << 17
 	replayWindow     = 64
 )
 
@@ -45,24 +46,19 @@ type replayShard struct {
 }
 
 // ncWindow records the nonce counts used with one nonce: the highest, and
-// in bit i whether highest-i was used.
+// in bit i whether highest-i was used; and the nonce's tag, so that the
+// nonce is recognised without computing its HMAC again.
 type ncWindow struct {
 	highest uint32
 	bits    uint64
+	tag     nonceTag
 }
 
-// useResult is what recording one use of a nonce found.
-type useResult uint8
-
-const (
-	useFresh     useResult = iota
-	useReplayed            // this nc was used before (or is too old to tell)
-	useUntracked           // the nonce is older than what the set remembers
-)
-
-// use records that the nonce id was used with count nc at unix time now,
-// and reports whether that is new. lifetime is how long nonces are valid.
-func (s *replaySet) use(id nonceID, nc uint32, now int64, lifetime time.Duration) useResult {
+// use records that the nonce (id, tag) was used with count nc at unix time
+// now, and reports whether that is new. lifetime is how long nonces are
+// valid. authentic checks the tag; it is called only for a nonce the set
+// does not hold yet, which it then holds only if the tag is right.
+func (s *replaySet) use(id nonceID, tag nonceTag, nc uint32, now int64, lifetime time.Duration, authentic func() bool) nonceStatus {
 	// The random bytes pick the shard, so clients spread evenly.
 	sh := &s.shards[int(id[nonceTimeSize])%replayShards]
 	sh.mu.Lock()
@@ -72,22 +68,27 @@ func (s *replaySet) use(id nonceID, nc uint32, now int64, lifetime time.Duration
 		sh.sweep(now, lifetime)
 	}
 	w, known := sh.used[id]
-	if !known {
+	switch {
+	case known && w.tag != tag:
+		return nonceUnknown // the ID of a nonce we issued, with another tag
+	case !known && !authentic():
+		return nonceUnknown
+	case !known:
 		issued := id.issued()
 		if issued <= sh.floor {
-			return useUntracked
+			return nonceForgotten
 		}
 		if len(sh.used) >= s.shardLimit() {
 			sh.evictOldest(now, lifetime, s.shardLimit())
 			if issued <= sh.floor {
-				return useUntracked
+				return nonceForgotten
 			}
 		}
 		if sh.used == nil {
 			sh.used = make(map[nonceID]ncWindow)
 		}
-		sh.used[id] = ncWindow{highest: nc, bits: 1}
-		return useFresh
+		sh.used[id] = ncWindow{highest: nc, bits: 1, tag: tag}
+		return nonceFresh
 	}
 
 	switch {
@@ -100,16 +101,26 @@ func (s *replaySet) use(id nonceID, nc uint32, now int64, lifetime time.Duration
 		w.bits |= 1
 		w.highest = nc
 	case w.highest-nc >= replayWindow:
-		return useReplayed
+		return nonceReplayed
 	default:
 		bit := uint64(1) << (w.highest - nc)
 		if w.bits&bit != 0 {
-			return useReplayed
+			return nonceReplayed
 		}
 		w.bits |= bit
 	}
 	sh.used[id] = w
-	return useFresh
+	return nonceFresh
+}
+
+// clear forgets every nonce, when the key changes.
+func (s *replaySet) clear() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		clear(sh.used)
+		sh.mu.Unlock()
+	}
 }
 
 func (s *replaySet) shardLimit() int {

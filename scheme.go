@@ -92,11 +92,17 @@ type verdict struct {
 // what follows it (RFC 9110 §11.4: auth-scheme 1*SP ...). Go has already
 // trimmed the value's surrounding whitespace.
 func splitAuthScheme(field string) (name, rest string, ok bool) {
-	i := strings.IndexAny(field, " \t")
-	if i <= 0 {
+	i := 0
+	for i < len(field) && field[i] != ' ' && field[i] != '\t' {
+		i++ // a byte loop: IndexAny and TrimLeft build a set on every call
+	}
+	if i == 0 || i == len(field) {
 		return "", "", false
 	}
-	rest = strings.TrimLeft(field[i:], " \t")
+	rest = field[i:]
+	for rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = rest[1:]
+	}
 	if rest == "" {
 		return "", "", false
 	}
@@ -111,6 +117,12 @@ func quoteString(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 4)
+	writeQuoted(&b, s)
+	return b.String()
+}
+
+// writeQuoted writes s to b as a quoted-string.
+func writeQuoted(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
@@ -119,7 +131,6 @@ func quoteString(s string) string {
 		b.WriteByte(s[i])
 	}
 	b.WriteByte('"')
-	return b.String()
 }
 
 // checkRealm rejects realms that cannot be sent in a quoted-string.
