@@ -2,6 +2,7 @@ package proxyauth
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,34 @@ func TestCaddyfileDigestErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Caddyfile:") {
 			t.Errorf("%q: error %v, want %q at a Caddyfile line", tc.block, err, tc.want)
 		}
+	}
+}
+
+// TestDigestExample provisions the handler of examples/digest.Caddyfile
+// and signs in as its demo account with both schemes.
+func TestDigestExample(t *testing.T) {
+	data, err := os.ReadFile("examples/digest.Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := adapt(t, string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, raw := handlersOf(t, out)
+	h := new(ProxyAuth)
+	if err := json.Unmarshal(raw[0], h); err != nil {
+		t.Fatal(err)
+	}
+	h = newTestHandler(t, h)
+	if got := strings.Join(offered(h), " "); got != "SHA-256 SHA-512-256 MD5" {
+		t.Errorf("offered %q", got)
+	}
+	c := &digestClient{user: "demo", password: "demo-password", ch: firstChallenge(t, h)}
+	if v, _, _ := attempt(t, h, "GET", "http://example.invalid/", c.authorization("GET", "/")); v.outcome != outcomeAuthenticated {
+		t.Errorf("Digest: %v", v.outcome)
+	}
+	if v, _, _ := attempt(t, h, "GET", "http://example.invalid/", basicCredentials("demo", "demo-password")); v.outcome != outcomeAuthenticated {
+		t.Errorf("Basic: %v", v.outcome)
 	}
 }
