@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -348,5 +349,35 @@ func TestDigestURIMatches(t *testing.T) {
 		if got := digestURIMatches(tc.uri, tc.method, tc.target, tc.host); got != tc.want {
 			t.Errorf("uri %q for %s %s (Host %s): %v, want %v", tc.uri, tc.method, tc.target, tc.host, got, tc.want)
 		}
+	}
+}
+
+// TestDigestParallelCountsOfOneNonce: parallel connections sharing one
+// nonce send their counts in any order; each count works once.
+func TestDigestParallelCountsOfOneNonce(t *testing.T) {
+	h := digestHandler(t, "lab", digestOnly("SHA-256"), map[string]string{"alice": "pw"}, digestSHA256)
+	c := &digestClient{user: "alice", password: "pw", ch: firstChallenge(t, h)}
+	const n = 48
+	creds := make([]string, n)
+	for i := range creds {
+		creds[i] = c.authorization("GET", "/")
+	}
+	results := make(chan outcome, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n { // every count twice, from different goroutines
+		wg.Go(func() {
+			r := httptest.NewRequest("GET", "http://example.invalid/", nil)
+			r.Header.Set("Proxy-Authorization", creds[(n-1-i/2+i%2*7)%n])
+			results <- h.authenticate(httptest.NewRecorder(), r).outcome
+		})
+	}
+	wg.Wait()
+	close(results)
+	counts := map[outcome]int{}
+	for o := range results {
+		counts[o]++
+	}
+	if counts[outcomeAuthenticated] != n || counts[outcomeReplayed] != n {
+		t.Errorf("outcomes %v, want %d authenticated and %d replayed", counts, n, n)
 	}
 }

@@ -37,7 +37,8 @@ const (
 // returned as a Caddy error so `handle_errors` can restyle it.
 type ProxyAuth struct {
 	// The protection space shown to users in the challenge, for example in a
-	// browser's password prompt. Default: "proxy".
+	// browser's password prompt. Digest H(A1) values are made for one realm:
+	// changing it invalidates them. Default: "proxy".
 	Realm string `json:"realm,omitempty"`
 
 	// Inline accounts: user names with password hashes as printed by

@@ -31,10 +31,12 @@ type replaySet struct {
 
 const (
 	replayShards = 16 // spread the lock over concurrent requests
-	// maxTrackedNonces bounds the entries of a handler's replay set: some
-	// 70 bytes each in Go's map, so about 9 MB when full. That is 437 new
-	// nonces a second for 5 minutes (the default nonce_lifetime).
-	maxTrackedNonces = 1 << 17
+	// maxTrackedNonces bounds the entries of a handler's replay set: at
+	// most 128 bytes each in Go's maps, so 8.4 MB when full. That is 218
+	// new nonces a second for 5 minutes (the default nonce_lifetime), and
+	// more is no failure: a full shard drops its oldest nonces, and a
+	// client whose nonce is dropped gets stale=true once.
+	maxTrackedNonces = 1 << 16
 	replayWindow     = 64
 )
 
