@@ -75,6 +75,7 @@ type ProxyAuth struct {
 	schemes  []scheme
 	hosts    map[string]struct{}
 	state    *handlerState
+	released bool
 	logger   *zap.Logger
 }
 
@@ -137,12 +138,14 @@ func (h *ProxyAuth) Validate() error {
 	return nil
 }
 
-// Cleanup releases the handler's share of its state.
+// Cleanup releases the handler's share of its state. On a config reload
+// Caddy cleans up the old config while its servers may still be finishing
+// requests, so everything ServeHTTP uses stays valid afterwards.
 func (h *ProxyAuth) Cleanup() error {
-	if h.state == nil {
+	if h.state == nil || h.released {
 		return nil
 	}
-	h.state = nil // a second Cleanup must not release it again
+	h.released = true // a second Cleanup must not release it again
 	return releaseState(h.Name)
 }
 
