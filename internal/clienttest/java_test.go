@@ -15,7 +15,14 @@ const allowBasicTunneling = "-Djdk.http.auth.tunneling.disabledSchemes="
 // system property above is cleared. A wrong password is tried again and
 // again, up to the JDK's retry limit.
 func TestJavaHttpClient(t *testing.T) {
-	java := requireTool(t, "java", "a JDK 11 or later, such as the Debian package openjdk-17-jdk-headless")
+	const jdk = "a JDK 11 or later (Debian package default-jdk-headless)"
+	java := requireTool(t, "java", jdk)
+	javac := requireTool(t, "javac", jdk)
+	// Compiled once: source-file mode would compile it again for every case.
+	classes := t.TempDir()
+	if _, stderr, err := run(t, 120*time.Second, javac, "-d", classes, script("JavaHttpClient.java")); err != nil {
+		t.Fatalf("javac: %v\n%s", err, stderr)
+	}
 	for _, tc := range []clientCase{
 		{name: "Authenticator", args: []string{"authenticator"}, want: 200, saw: proxySaw{challenges: 1, passed: "GET"}},
 		// The Authenticator is not asked; the 407 to CONNECT comes back as
@@ -30,8 +37,8 @@ func TestJavaHttpClient(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runCase(t, tc, func(p *proxy, tg target) reply {
-				args := append([]string{}, tc.args[1:]...) // JVM options
-				args = append(args, script("JavaHttpClient.java"), tc.args[0], p.url(), testUser, tg.password, tg.caArg(), tg.url)
+				args := append([]string{"-cp", classes}, tc.args[1:]...) // then JVM options
+				args = append(args, "JavaHttpClient", tc.args[0], p.url(), testUser, tg.password, tg.caArg(), tg.url)
 				return runScript(t, 90*time.Second, java, args...)
 			})
 		})

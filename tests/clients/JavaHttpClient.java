@@ -1,8 +1,8 @@
 // Fetch a URL through a proxy with java.net.http.HttpClient, as
-// internal/clienttest asks. Run in source-file mode (java JavaHttpClient.java
-// ...), which needs a JDK. Usage:
+// internal/clienttest asks (it compiles this with javac first; java
+// JavaHttpClient.java ... runs it from source too). Usage:
 //
-//   java [-Djdk.http.auth.tunneling.disabledSchemes=] JavaHttpClient.java MODE PROXY USER PASSWORD CAFILE URL
+//   java [-Djdk.http.auth.tunneling.disabledSchemes=] JavaHttpClient MODE PROXY USER PASSWORD CAFILE URL
 //
 // MODE "authenticator" gives the client an Authenticator that answers the
 // proxy's challenge. CAFILE is the origin certificate to trust, or "-".
