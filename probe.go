@@ -18,10 +18,10 @@ import (
 // The request is never passed on as a proxy request. It is first turned
 // into a request for the site itself, the same kind of request the `hosts`
 // list lets through unchallenged: not CONNECT, origin-form (`GET /path`),
-// Host one of `hosts`. A CONNECT, which a site cannot serve, gets 405 Method
-// Not Allowed with `Allow: GET, HEAD`, which is what Caddy's file_server
-// answers it. So probe resistance needs `hosts`, and forward_proxy must have
-// the same `hosts` list (as it must anyway).
+// Host one of `hosts`. A CONNECT, which cannot be handed on without being
+// tunnelled, is answered here as Caddy's file_server answers it: 308
+// Permanent Redirect to `/`. So probe resistance needs `hosts`, and
+// forward_proxy must have the same `hosts` list (as it must anyway).
 type ProbeResistance struct {
 	// A host name that does not otherwise exist, known only to the proxy's
 	// users. A request for it without valid credentials gets the 407, so a
@@ -79,19 +79,25 @@ func (p *probeMode) isSecretHost(r *http.Request) bool {
 // disguise answers a request without valid credentials as the site would
 // answer a plain web request: r is rewritten in place (as Caddy's rewrite
 // handler does, so placeholders see the new values; logs keep the
-// original) into an origin-form request for one of the site's own names,
-// and handed to next. CONNECT is answered here and never passed on.
+// original) into a request for one of the site's own names with only the
+// path and query left of its target, and handed to next. CONNECT is
+// answered here and never passed on: any handler after proxy_auth might
+// tunnel it.
 func (p *probeMode) disguise(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if r.Method == http.MethodConnect {
-		w.Header().Set("Allow", "GET, HEAD")
-		return caddyhttp.Error(http.StatusMethodNotAllowed, nil)
+		// What Caddy's file_server answers a CONNECT: its path is empty,
+		// the site root is a directory, and a directory's canonical URL
+		// ends in a slash.
+		w.Header().Set("Location", "/")
+		w.WriteHeader(http.StatusPermanentRedirect)
+		return nil
 	}
 	u := &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	if u.Path == "" {
-		u.Path = "/" // "GET http://host" has no path
-	}
 	r.URL = u
-	r.RequestURI = u.RequestURI()
+	r.RequestURI = u.EscapedPath()
+	if u.RawQuery != "" {
+		r.RequestURI += "?" + u.RawQuery
+	}
 	if !p.isOwnHost(normalizeHost(r.Host)) {
 		r.Host = p.siteHost
 	}
