@@ -163,7 +163,7 @@ func TestUserCooldownIsNotAPermanentLockout(t *testing.T) {
 		t.Errorf("bob during alice's cool-down: %d", resp.StatusCode)
 	}
 	// The cool-down ends: move the limits' clock past it.
-	stateNamed(t, "user-cooldown").limits.skew.Add(int64(defaultUserCooldown + time.Second))
+	stateNamed(t, "user-cooldown").limits.skew.Add(int64(defaultUserWindow + time.Second))
 	if resp := getVia(t, "127.0.0.20", plain.URL+"/", "alice", "alice-pw"); resp.StatusCode != http.StatusOK {
 		t.Errorf("alice from the new address after the cool-down: %d, want 200", resp.StatusCode)
 	}

@@ -18,7 +18,7 @@ import (
 //	max_ips_per_user <n> [<window>]                          default off, 5m
 //	probe_resistance [<secret_host>]                         default off
 //
-// A lockout or cool-down left out is as long as the window.
+// A lockout or cool-down left out is as long as the window (in JSON too).
 func (h *ProxyAuth) unmarshalDefense(d *caddyfile.Dispenser) error {
 	name := d.Val()
 	args := d.RemainingArgs()
@@ -92,7 +92,10 @@ func (h *ProxyAuth) unmarshalDefense(d *caddyfile.Dispenser) error {
 
 // parseFailureLimit reads `off` or `<failures> <window> [<lockout>]`.
 func parseFailureLimit(d *caddyfile.Dispenser, name string, args []string) (*FailureLimit, error) {
-	if len(args) == 1 && args[0] == "off" {
+	if len(args) > 0 && args[0] == "off" {
+		if len(args) > 1 {
+			return nil, d.Errf("%s off takes no more arguments, got %d", name, len(args)-1)
+		}
 		return &FailureLimit{Disabled: true}, nil
 	}
 	if len(args) < 2 || len(args) > 3 {
@@ -106,7 +109,6 @@ func parseFailureLimit(d *caddyfile.Dispenser, name string, args []string) (*Fai
 	if limit.Window, err = parsePositiveDuration(d, name+" window", args[1]); err != nil {
 		return nil, err
 	}
-	limit.Lockout = limit.Window
 	if len(args) == 3 {
 		if limit.Lockout, err = parsePositiveDuration(d, name+" lockout", args[2]); err != nil {
 			return nil, err

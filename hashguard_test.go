@@ -61,7 +61,9 @@ func TestCPUGuardBoundsHashesAndSparesTheCache(t *testing.T) {
 	const burst = 12
 	results := make(chan exchange, burst)
 	for i := range burst {
-		go func() { results <- serveFrom(h, fmt.Sprintf("192.0.2.%d", 10+i), basicCredentials("alice", fmt.Sprint("guess", i))) }()
+		go func() {
+			results <- serveFrom(h, fmt.Sprintf("192.0.2.%d", 10+i), basicCredentials("alice", fmt.Sprint("guess", i)))
+		}()
 	}
 	// Two hashes hold the slots (they cannot finish until released); every
 	// other attempt of the burst must give up with 503.

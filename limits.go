@@ -17,11 +17,9 @@ import (
 // Defaults and bounds of the failed-attempt limits and of max_ips_per_user.
 const (
 	defaultAddressFailures = 10
-	defaultAddressWindow   = time.Minute
-	defaultAddressLockout  = time.Minute
+	defaultAddressWindow   = time.Minute // also the default lockout
 	defaultUserFailures    = 20
-	defaultUserWindow      = 5 * time.Minute
-	defaultUserCooldown    = 5 * time.Minute
+	defaultUserWindow      = 5 * time.Minute // also the default cool-down
 	defaultLimitTableSize  = 10000
 	defaultMaxIPsWindow    = 5 * time.Minute
 
@@ -56,8 +54,8 @@ type FailureLimit struct {
 	// client address, 5m for a user name.
 	Window caddy.Duration `json:"window,omitempty"`
 
-	// How long attempts are refused once the limit is reached. Default: 1m
-	// for a client address, 5m for a user name.
+	// How long attempts are refused once the limit is reached (for a user
+	// name: the cool-down). Default: as long as the window.
 	Lockout caddy.Duration `json:"lockout,omitempty"`
 
 	// Turns this limit off.
@@ -71,14 +69,15 @@ type limitRule struct {
 	window, lockout int64 // nanoseconds
 }
 
-func (fl *FailureLimit) rule(failures int, window, lockout time.Duration) limitRule {
+func (fl *FailureLimit) rule(failures int, window time.Duration) limitRule {
+	lockout := window
 	if fl != nil {
 		if fl.Disabled {
 			return limitRule{}
 		}
 		failures = cmpOr(fl.Failures, failures)
 		window = cmpOr(time.Duration(fl.Window), window)
-		lockout = cmpOr(time.Duration(fl.Lockout), lockout)
+		lockout = cmpOr(time.Duration(fl.Lockout), window)
 	}
 	return limitRule{failures: failures, window: int64(window), lockout: int64(lockout)}
 }
@@ -170,8 +169,8 @@ type limiter struct {
 func (h *ProxyAuth) provisionLimits() {
 	h.LimitTableSize = cmpOr(h.LimitTableSize, defaultLimitTableSize)
 	h.limits = &limiter{
-		address:  h.AddressLimit.rule(defaultAddressFailures, defaultAddressWindow, defaultAddressLockout),
-		user:     h.UserLimit.rule(defaultUserFailures, defaultUserWindow, defaultUserCooldown),
+		address:  h.AddressLimit.rule(defaultAddressFailures, defaultAddressWindow),
+		user:     h.UserLimit.rule(defaultUserFailures, defaultUserWindow),
 		maxIPs:   h.MaxIPsPerUser,
 		ipWindow: int64(cmpOr(time.Duration(h.MaxIPsWindow), defaultMaxIPsWindow)),
 		state:    h.state.limits,

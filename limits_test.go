@@ -180,7 +180,7 @@ func TestAddressLimitRefusesWithoutVerifying(t *testing.T) {
 		t.Errorf("another address with valid credentials: %d", ex.status)
 	}
 	// The lockout ends; the count starts over.
-	skewClock(h, defaultAddressLockout+time.Second)
+	skewClock(h, defaultAddressWindow+time.Second)
 	if ex := serveFrom(h, "192.0.2.1", basicCredentials("alice", "alice-pw")); !ex.nextCalled {
 		t.Errorf("after the lockout, valid credentials: %d", ex.status)
 	}
@@ -234,7 +234,7 @@ func TestUserCooldownSparesAddressesThatAuthenticatedBefore(t *testing.T) {
 	if ex := serveFrom(h, "203.0.113.99", basicCredentials("bob", "bob-pw")); !ex.nextCalled {
 		t.Errorf("another user from the new address: %d", ex.status)
 	}
-	skewClock(h, defaultUserCooldown+time.Second)
+	skewClock(h, defaultUserWindow+time.Second)
 	if ex := serveFrom(h, "203.0.113.99", basicCredentials("alice", "alice-pw")); !ex.nextCalled {
 		t.Errorf("after the cool-down: %d", ex.status)
 	}
