@@ -155,3 +155,27 @@ func TestProbeResistance(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeResistanceNeverProxies puts probe resistance straight in front
+// of a forwarder that proxies everything it is given (no host matcher):
+// refused requests still never reach an origin, nor open a tunnel.
+func TestProbeResistanceNeverProxies(t *testing.T) {
+	abuseProxy(t, "", "probe-direct", "\t\thosts site.test\n\t\tprobe_resistance\n")
+	plain := newOrigin(t, false)
+	tlsOrigin := newOrigin(t, true)
+	for _, req := range []string{
+		"GET " + plain.URL + "/x HTTP/1.1\r\nHost: " + plain.Listener.Addr().String() + "\r\n\r\n",
+		"GET " + plain.URL + "/x HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basicCredentials("alice", "nope") + "\r\n\r\n",
+		"CONNECT " + tlsOrigin.Listener.Addr().String() + " HTTP/1.1\r\nHost: " + tlsOrigin.Listener.Addr().String() + "\r\n\r\n",
+	} {
+		if got := observe(t, "127.0.0.64", req); got.status == http.StatusOK || got.status == http.StatusProxyAuthRequired {
+			t.Errorf("%q: %v", firstLine(req), got)
+		}
+	}
+	if n := len(plain.requests()) + len(tlsOrigin.requests()); n != 0 {
+		t.Errorf("refused requests reached an origin %d times", n)
+	}
+	if resp := getVia(t, "127.0.0.64", plain.URL+"/ok", "alice", "alice-pw"); resp.StatusCode != http.StatusOK {
+		t.Errorf("valid credentials: %d", resp.StatusCode)
+	}
+}
