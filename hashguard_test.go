@@ -75,9 +75,7 @@ func TestCPUGuardBoundsHashesAndSparesTheCache(t *testing.T) {
 		}
 		busy++
 	}
-	if gate.started.Load() != 2 {
-		t.Errorf("%d hashes started with 2 slots", gate.started.Load())
-	}
+	waitFor(t, "the two slot holders to start hashing", func() bool { return gate.started.Load() == 2 })
 	// Meanwhile cached credentials are served without a slot.
 	for i := range 20 {
 		if ex := serveFrom(h, "192.0.2.1", alice); !ex.nextCalled {
