@@ -33,10 +33,19 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    cache_ttl  <duration>|off
 //	    cache_size <n>
 //	    name       <text>
+//
+//	    address_limit    off | <failures> <window> [<lockout>]
+//	    user_limit       off | <failures> <window> [<cooldown>]
+//	    limit_table_size <n>
+//	    hash_concurrency <n>
+//	    hash_wait        <duration>
+//	    max_ips_per_user <n> [<window>]
+//	    probe_resistance [<secret_host>]
 //	}
 //
 // `user` and `htpasswd` may be repeated; `hosts` may be repeated and adds
-// names each time.
+// names each time. The abuse defences below `name` are described in
+// unmarshalDefense.
 func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -117,6 +126,11 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Name = name
+
+		case "address_limit", "user_limit", "limit_table_size", "hash_concurrency", "hash_wait", "max_ips_per_user", "probe_resistance":
+			if err := h.unmarshalDefense(d); err != nil {
+				return err
+			}
 
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())

@@ -71,11 +71,52 @@ type ProxyAuth struct {
 	// the realm.
 	Name string `json:"name,omitempty"`
 
+	// Limits wrong credentials per client address (as Caddy resolves it,
+	// honouring trusted_proxies; IPv6 by /64). On by default: 10 failures
+	// within 1m lock the address out for 1m with 429, without verifying
+	// its attempts.
+	AddressLimit *FailureLimit `json:"address_limit,omitempty"`
+
+	// Limits wrong credentials per user name, from any addresses. On by
+	// default: 20 failures within 5m start a 5m cool-down, in which only
+	// addresses that authenticated as that user within the last 24h are
+	// let in; others get 429.
+	UserLimit *FailureLimit `json:"user_limit,omitempty"`
+
+	// How many client addresses, user names and accepted accounts the
+	// limits track at most, each; the least recently used are forgotten
+	// first. Default: 10000. At least 16.
+	LimitTableSize int `json:"limit_table_size,omitempty"`
+
+	// How many slow password hashes may run at once. Requests served from
+	// the cache of verified credentials never wait for one. Default:
+	// GOMAXPROCS, the number of CPUs Go uses.
+	HashConcurrency int `json:"hash_concurrency,omitempty"`
+
+	// How long a request waits for a free hash slot before it gets 503
+	// Service Unavailable with Retry-After. Default: 2s.
+	HashWait caddy.Duration `json:"hash_wait,omitempty"`
+
+	// The most distinct client addresses one user's credentials may be used
+	// from within MaxIPsWindow (Squid's max_user_ip); a further address
+	// gets 403 Forbidden. Default: 0, no limit.
+	MaxIPsPerUser int `json:"max_ips_per_user,omitempty"`
+
+	// The window of max_ips_per_user: an address counts until it has not
+	// been used for this long. Default: 5m.
+	MaxIPsWindow caddy.Duration `json:"max_ips_window,omitempty"`
+
+	// Makes the proxy look like a plain web site to clients without valid
+	// credentials. See ProbeResistance.
+	ProbeResistance *ProbeResistance `json:"probe_resistance,omitempty"`
+
 	accounts *accountStore
 	schemes  []scheme
 	hosts    map[string]struct{}
 	state    *handlerState
 	released bool
+	limits   *limiter
+	probe    *probeMode
 	logger   *zap.Logger
 }
 
@@ -119,8 +160,11 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.state.cache.configure(time.Duration(h.CacheTTL), h.CacheSize)
+	h.provisionLimits()
+	h.provisionHashGuard()
+	h.provisionProbeResistance()
 
-	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyPassword)}
+	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyBasic)}
 	return nil
 }
 
@@ -135,7 +179,13 @@ func (h *ProxyAuth) Validate() error {
 	if h.accounts.current().len() == 0 {
 		return errors.New("no accounts configured: add user lines or an htpasswd file")
 	}
-	return nil
+	if err := h.validateLimits(); err != nil {
+		return err
+	}
+	if err := h.validateHashGuard(); err != nil {
+		return err
+	}
+	return h.validateProbeResistance()
 }
 
 // Cleanup releases the handler's share of its state. On a config reload
@@ -150,20 +200,22 @@ func (h *ProxyAuth) Cleanup() error {
 }
 
 // ServeHTTP lets through requests for the server's own site and requests
-// with valid proxy credentials; every other request gets a 407.
+// with valid proxy credentials; every other request is refused: with a
+// 407, or 429/503/403 from the limits, or as a plain web site would answer
+// it under probe resistance.
 func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.isOwnSiteRequest(r) {
 		return next.ServeHTTP(w, r)
 	}
 
-	v := h.authenticate(w, r)
+	v := h.attempt(w, r)
 	// The credentials are consumed here whatever the outcome: they must not
 	// reach the origin, nor a placeholder in handle_errors.
 	delete(r.Header, proxyAuthorization)
 
 	if v.outcome != outcomeAuthenticated {
 		h.logFailure(r, v)
-		return h.challenge(w, v)
+		return h.refuse(w, r, v, next)
 	}
 
 	if c := h.logger.Check(zapcore.DebugLevel, "proxy authentication succeeded"); c != nil {
@@ -171,6 +223,9 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.auth.user.id", v.user)
+	if h.probe.isSecretHost(r) {
+		return h.probe.confirm(w, r)
+	}
 	return next.ServeHTTP(w, r)
 }
 
@@ -235,10 +290,12 @@ func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
 }
 
 func (h *ProxyAuth) logFailure(r *http.Request, v verdict) {
-	// A request without credentials is every client's first step, so it is
-	// not worth an info line.
+	// A request without credentials is every client's first step, and
+	// attempts refused unverified come in floods whose start is logged
+	// once, so neither is worth an info line each.
 	level := zapcore.InfoLevel
-	if v.outcome == outcomeMissing {
+	switch v.outcome {
+	case outcomeMissing, outcomeLocked, outcomeBusy:
 		level = zapcore.DebugLevel
 	}
 	c := h.logger.Check(level, "proxy authentication failed")

@@ -39,6 +39,9 @@ const (
 	outcomeUnknownUser
 	outcomeWrongPassword
 	outcomeError
+	outcomeLocked     // refused unverified: too many failures (429)
+	outcomeBusy       // not verified: no password hash slot free (503)
+	outcomeTooManyIPs // valid, but max_ips_per_user exceeded (403)
 )
 
 var outcomeNames = [...]string{
@@ -49,6 +52,9 @@ var outcomeNames = [...]string{
 	outcomeUnknownUser:       "unknown_user",
 	outcomeWrongPassword:     "wrong_password",
 	outcomeError:             "error",
+	outcomeLocked:            "locked",
+	outcomeBusy:              "busy",
+	outcomeTooManyIPs:        "too_many_ips",
 }
 
 func (o outcome) String() string {

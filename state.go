@@ -9,7 +9,9 @@ var states = caddy.NewUsagePool()
 
 // handlerState is what a handler keeps across config reloads.
 type handlerState struct {
-	cache *verifiedCache
+	cache  *verifiedCache
+	limits *limitState // failure counters, accepted addresses
+	hashes *hashGuard  // CPU guard: slots for slow password hashes
 }
 
 // Destruct implements caddy.Destructor; nothing outlives the last user.
@@ -21,7 +23,7 @@ func acquireState(name string) (*handlerState, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handlerState{cache: cache}, nil
+		return &handlerState{cache: cache, limits: newLimitState(), hashes: new(hashGuard)}, nil
 	})
 	if err != nil {
 		return nil, err
