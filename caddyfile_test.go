@@ -2,6 +2,7 @@ package proxyauth
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -128,5 +129,25 @@ func TestCaddyfileErrors(t *testing.T) {
 	// A placeholder hash is checked at provision time, not here.
 	if _, err := adapt(t, "http://:8080 {\n\tproxy_auth {\n\t\tuser alice {env.ALICE_HASH}\n\t}\n}"); err != nil {
 		t.Errorf("placeholder hash: %v", err)
+	}
+}
+
+// TestExampleCaddyfile keeps the README's main job true: the example
+// adapts, and proxy_auth runs before the forwarder.
+func TestExampleCaddyfile(t *testing.T) {
+	data, err := os.ReadFile("examples/Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := adapt(t, string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := handlersOf(t, out)
+	if strings.Join(names, ",") != "proxy_auth,dev_forward_proxy" {
+		t.Errorf("examples/Caddyfile handlers: %v", names)
+	}
+	if !strings.Contains(out, `"listen":["127.0.0.1:8080"]`) {
+		t.Errorf("examples/Caddyfile does not listen on 127.0.0.1:8080 only: %s", out)
 	}
 }
