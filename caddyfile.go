@@ -33,6 +33,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    cache_ttl  <duration>|off
 //	    cache_size <n>
 //	    name       <text>
+//	    watch_interval <duration>|off
 //	}
 //
 // `user` and `htpasswd` may be repeated; `hosts` may be repeated and adds
@@ -86,19 +87,11 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Hosts = append(h.Hosts, args...)
 
 		case "cache_ttl":
-			arg, err := oneArg(d)
+			ttl, err := durationOrOff(d)
 			if err != nil {
 				return err
 			}
-			if arg == "off" {
-				h.CacheTTL = -1
-				break
-			}
-			ttl, err := caddy.ParseDuration(arg)
-			if err != nil || ttl <= 0 {
-				return d.Errf("cache_ttl must be a positive duration or off, got %q", arg)
-			}
-			h.CacheTTL = caddy.Duration(ttl)
+			h.CacheTTL = ttl
 
 		case "cache_size":
 			arg, err := oneArg(d)
@@ -116,7 +109,17 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
+			if err := checkHandlerName(name); err != nil {
+				return d.Errf("name: %v", err)
+			}
 			h.Name = name
+
+		case "watch_interval":
+			interval, err := durationOrOff(d)
+			if err != nil {
+				return err
+			}
+			h.WatchInterval = interval
 
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())
@@ -135,6 +138,24 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.ArgErr()
 	}
 	return arg, nil
+}
+
+// durationOrOff reads the single argument of the current subdirective: a
+// positive duration, or "off", which is -1 (the JSON form of off).
+func durationOrOff(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	arg, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	if arg == "off" {
+		return -1, nil
+	}
+	dur, err := caddy.ParseDuration(arg)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s must be a positive duration or off, got %q", name, arg)
+	}
+	return caddy.Duration(dur), nil
 }
 
 // Interface guard

@@ -28,6 +28,8 @@ const (
 	defaultRealm     = "proxy"
 	defaultCacheTTL  = 5 * time.Minute
 	defaultCacheSize = 10000
+
+	defaultWatchInterval = 2 * time.Second
 )
 
 // ProxyAuth demands proxy credentials from every request that is not plainly
@@ -66,16 +68,32 @@ type ProxyAuth struct {
 	// How many verified credentials are remembered at most. Default: 10000.
 	CacheSize int `json:"cache_size,omitempty"`
 
-	// A stable name for this handler, under which its state (cache of
-	// verified credentials) outlives a config reload. Default: derived from
-	// the realm.
+	// A stable name for this handler: its state (cache of verified
+	// credentials, outcome counters) outlives a config reload under this
+	// name, and the admin API and metrics show the handler by it. Default:
+	// "realm:" followed by the realm.
 	Name string `json:"name,omitempty"`
 
+	// How often credential files are checked for changes: a changed file
+	// (new size, modification time, or a new file renamed over it) is
+	// reloaded without a config reload. Default: 2s. A negative duration
+	// turns watching off; files are then read when the config loads and on
+	// `POST /proxy_auth/reload` to the admin API.
+	WatchInterval caddy.Duration `json:"watch_interval,omitempty"`
+
 	accounts *accountStore
+	sources  *credentialSources
 	schemes  []scheme
 	hosts    map[string]struct{}
 	state    *handlerState
+	metrics  *handlerMetrics
 	logger   *zap.Logger
+
+	// configID tells handlers of one config from those of another (the
+	// config's lifetime); fingerprint is its settings, see register.
+	configID    <-chan struct{}
+	fingerprint string
+	released    bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -101,17 +119,21 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	if h.CacheSize == 0 {
 		h.CacheSize = defaultCacheSize
 	}
+	if h.WatchInterval == 0 {
+		h.WatchInterval = caddy.Duration(defaultWatchInterval)
+	}
 
 	h.hosts = make(map[string]struct{}, len(h.Hosts))
 	for _, host := range h.Hosts {
 		h.hosts[normalizeHost(host)] = struct{}{}
 	}
 
-	set, err := h.loadAccounts()
+	var err error
+	h.sources, err = h.newCredentialSources()
 	if err != nil {
 		return err
 	}
-	h.accounts = newAccountStore(set)
+	h.accounts = h.sources.store
 
 	h.state, err = acquireState(h.Name)
 	if err != nil {
@@ -120,6 +142,17 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	h.state.cache.configure(time.Duration(h.CacheTTL), h.CacheSize)
 
 	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyPassword)}
+
+	h.metrics, err = newHandlerMetrics(ctx, h.Name, h.schemes)
+	if err != nil {
+		return err
+	}
+	h.sources.failed = h.metrics.failedReload
+	h.configID, h.fingerprint = ctx.Done(), h.settingsFingerprint()
+	if err := register(h); err != nil {
+		return err
+	}
+	h.sources.watch(time.Duration(h.WatchInterval))
 	return nil
 }
 
@@ -127,6 +160,9 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 func (h *ProxyAuth) Validate() error {
 	if err := checkRealm(h.Realm); err != nil {
 		return err
+	}
+	if err := checkHandlerName(h.Name); err != nil {
+		return fmt.Errorf("name: %v", err)
 	}
 	if h.CacheSize < 0 {
 		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
@@ -137,12 +173,15 @@ func (h *ProxyAuth) Validate() error {
 	return nil
 }
 
-// Cleanup releases the handler's share of its state.
+// Cleanup stops watching files and releases the handler's share of its
+// state.
 func (h *ProxyAuth) Cleanup() error {
-	if h.state == nil {
+	h.sources.close()
+	unregister(h)
+	if h.state == nil || h.released {
 		return nil
 	}
-	h.state = nil // a second Cleanup must not release it again
+	h.released = true // a second Cleanup must not release it again
 	return releaseState(h.Name)
 }
 
@@ -153,7 +192,10 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return next.ServeHTTP(w, r)
 	}
 
+	began := time.Now()
 	v := h.authenticate(w, r)
+	h.state.outcomes.add(v.outcome)
+	h.metrics.observe(v, time.Since(began))
 	// The credentials are consumed here whatever the outcome: they must not
 	// reach the origin, nor a placeholder in handle_errors.
 	delete(r.Header, proxyAuthorization)
