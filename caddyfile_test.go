@@ -116,7 +116,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"cache_ttl soon", "cache_ttl must be a positive duration"},
 		{"cache_size -3", "cache_size must be a positive integer"},
 		{"name", "wrong argument count"},
-		{"name \"a\tb\"", "non-printing character"},
+		{"name \"a\tb\"", "control character"},
 		{"watch_interval", "wrong argument count"},
 		{"watch_interval 0s", "watch_interval must be a positive duration or off"},
 		{"watch_interval often", "watch_interval must be a positive duration or off"},

@@ -57,8 +57,8 @@ func normalizeHost(host string) string {
 	return strings.ToLower(host)
 }
 
-// checkHandlerName rejects handler names that would be unreadable in the
-// admin API's JSON, logs and metric labels.
+// checkHandlerName rejects handler names that would garble the admin API's
+// JSON, log lines and metric labels.
 func checkHandlerName(name string) error {
 	if name == "" {
 		return errors.New("empty handler name")
@@ -67,8 +67,8 @@ func checkHandlerName(name string) error {
 		return errors.New("handler name is not valid UTF-8")
 	}
 	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("handler name %q contains a non-printing character", sanitizeForLog(name))
+		if unicode.IsControl(r) {
+			return fmt.Errorf("handler name %q contains a control character", sanitizeForLog(name))
 		}
 	}
 	return nil

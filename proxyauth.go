@@ -192,10 +192,9 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return next.ServeHTTP(w, r)
 	}
 
-	began := time.Now()
 	v := h.authenticate(w, r)
 	h.state.outcomes.add(v.outcome)
-	h.metrics.observe(v, time.Since(began))
+	h.metrics.count(v)
 	// The credentials are consumed here whatever the outcome: they must not
 	// reach the origin, nor a placeholder in handle_errors.
 	delete(r.Header, proxyAuthorization)

@@ -45,6 +45,17 @@ func unregister(h *ProxyAuth) {
 	running.byName[h.Name] = list
 }
 
+// newestHandler returns the newest handler named name, or nil.
+func newestHandler(name string) *ProxyAuth {
+	running.Lock()
+	defer running.Unlock()
+	list := running.byName[name]
+	if len(list) == 0 {
+		return nil
+	}
+	return list[len(list)-1]
+}
+
 // servingHandlers returns the newest handler of each name, by name.
 func servingHandlers() []*ProxyAuth {
 	running.Lock()

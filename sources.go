@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,6 +125,11 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 	if err := c.addFiles(htpasswdKind, h.HTPasswd, repl); err != nil {
 		return nil, err
 	}
+	if h.WatchInterval > 0 {
+		if prev := newestHandler(h.Name); prev != nil && prev.WatchInterval > 0 && c.takeOver(prev.sources) {
+			return c, nil
+		}
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -147,6 +153,47 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 	c.store = newAccountStore(set)
 	c.publish()
 	return c, nil
+}
+
+// takeOver starts from prev's files if they are the same files, as when a
+// config reload changes something else: their last good versions carry
+// over instead of being read and parsed again (a second copy of a large
+// file for the length of the reload), and a file that broke since it was
+// loaded keeps its last good version and its reported problem rather than
+// failing the new config. The watcher catches up with any change within an
+// interval, as it would have anyway. It reports false, having changed
+// nothing, if the files differ or the set cannot be built (the caller then
+// loads afresh and reports the error).
+func (c *credentialSources) takeOver(prev *credentialSources) bool {
+	if len(prev.files) != len(c.files) {
+		return false
+	}
+	for i, f := range c.files {
+		if p := prev.files[i]; p.kind != f.kind || p.path != f.path {
+			return false
+		}
+	}
+	prev.mu.Lock()
+	defer prev.mu.Unlock()
+	files := make([]*credentialFile, len(prev.files))
+	for i, p := range prev.files {
+		copied := *p
+		files[i] = &copied
+	}
+	ours := c.files
+	c.files, c.inlineLoaded = files, prev.inlineLoaded
+	if slices.Equal(c.inline, prev.inline) {
+		c.store = newAccountStore(prev.store.current()) // the very same set
+	} else {
+		set, _, _, err := c.build(nil)
+		if err != nil {
+			c.files = ours
+			return false
+		}
+		c.store, c.inlineLoaded = newAccountStore(set), time.Now()
+	}
+	c.publish()
+	return true
 }
 
 // addFiles adds credential files of one kind, refusing a path given twice
@@ -419,7 +466,7 @@ func readContent(path string) (string, os.FileInfo, error) {
 		b.Grow(int(size) + 1) // +1: io.Copy reads once more to see EOF
 	}
 	if _, err := io.Copy(&b, file); err != nil {
-		return "", nil, fmt.Errorf("reading %s: %v", path, err)
+		return "", nil, err // an *fs.PathError: it names the file
 	}
 	after, err := file.Stat()
 	if err != nil {

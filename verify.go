@@ -1,6 +1,8 @@
 package proxyauth
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 )
 
@@ -23,9 +25,11 @@ func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accou
 		}
 		target = accounts.decoy
 	}
+	began := time.Now()
 	match, err := cache.once(k, target.hash, func() (bool, error) {
 		return hashComparers[target.algo].Compare([]byte(target.hash), password)
 	})
+	h.metrics.observeVerification(basicSchemeName, time.Since(began))
 	switch {
 	case err != nil:
 		// Hashes are checked when loaded, so this is a bug or a corrupted
