@@ -27,7 +27,10 @@ func newBasicScheme(realm string, verify passwordVerifier) *basicScheme {
 	}
 }
 
-func (*basicScheme) name() string { return "Basic" }
+// basicSchemeName is Basic's token in challenges and credentials.
+const basicSchemeName = "Basic"
+
+func (*basicScheme) name() string { return basicSchemeName }
 
 func (s *basicScheme) challenges(verdict) []string { return s.challenge }
 

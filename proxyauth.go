@@ -28,6 +28,8 @@ const (
 	defaultRealm     = "proxy"
 	defaultCacheTTL  = 5 * time.Minute
 	defaultCacheSize = 10000
+
+	defaultWatchInterval = 2 * time.Second
 )
 
 // ProxyAuth demands proxy credentials from every request that is not plainly
@@ -66,9 +68,10 @@ type ProxyAuth struct {
 	// How many verified credentials are remembered at most. Default: 10000.
 	CacheSize int `json:"cache_size,omitempty"`
 
-	// A stable name for this handler, under which its state (cache of
-	// verified credentials) outlives a config reload. Default: derived from
-	// the realm.
+	// A stable name for this handler: its state (cache of verified
+	// credentials, outcome counters) outlives a config reload under this
+	// name, and the admin API and metrics show the handler by it. Default:
+	// "realm:" followed by the realm.
 	Name string `json:"name,omitempty"`
 
 	// Limits wrong credentials per client address (as Caddy resolves it,
@@ -110,14 +113,28 @@ type ProxyAuth struct {
 	// credentials. See ProbeResistance.
 	ProbeResistance *ProbeResistance `json:"probe_resistance,omitempty"`
 
+	// How often credential files are checked for changes: a changed file
+	// (new size, modification time, or a new file renamed over it) is
+	// reloaded without a config reload. Default: 2s. A negative duration
+	// turns watching off; files are then read when the config loads and on
+	// `POST /proxy_auth/reload` to the admin API.
+	WatchInterval caddy.Duration `json:"watch_interval,omitempty"`
+
 	accounts *accountStore
+	sources  *credentialSources
 	schemes  []scheme
 	hosts    map[string]struct{}
 	state    *handlerState
-	released bool
 	limits   *limiter
 	probe    *probeMode
+	metrics  *handlerMetrics
 	logger   *zap.Logger
+
+	// configID tells handlers of one config from those of another (the
+	// config's lifetime); fingerprint is its settings, see register.
+	configID    <-chan struct{}
+	fingerprint string
+	released    bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -143,17 +160,21 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	if h.CacheSize == 0 {
 		h.CacheSize = defaultCacheSize
 	}
+	if h.WatchInterval == 0 {
+		h.WatchInterval = caddy.Duration(defaultWatchInterval)
+	}
 
 	h.hosts = make(map[string]struct{}, len(h.Hosts))
 	for _, host := range h.Hosts {
 		h.hosts[normalizeHost(host)] = struct{}{}
 	}
 
-	set, err := h.loadAccounts()
+	var err error
+	h.sources, err = h.newCredentialSources()
 	if err != nil {
 		return err
 	}
-	h.accounts = newAccountStore(set)
+	h.accounts = h.sources.store
 
 	h.state, err = acquireState(h.Name)
 	if err != nil {
@@ -165,6 +186,17 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	h.provisionProbeResistance()
 
 	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyBasic)}
+
+	h.metrics, err = newHandlerMetrics(ctx, h.Name, h.schemes)
+	if err != nil {
+		return err
+	}
+	h.sources.failed = h.metrics.failedReload
+	h.configID, h.fingerprint = ctx.Done(), h.settingsFingerprint()
+	if err := register(h); err != nil {
+		return err
+	}
+	h.sources.watch(time.Duration(h.WatchInterval))
 	return nil
 }
 
@@ -172,6 +204,9 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 func (h *ProxyAuth) Validate() error {
 	if err := checkRealm(h.Realm); err != nil {
 		return err
+	}
+	if err := checkHandlerName(h.Name); err != nil {
+		return fmt.Errorf("name: %v", err)
 	}
 	if h.CacheSize < 0 {
 		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
@@ -188,10 +223,13 @@ func (h *ProxyAuth) Validate() error {
 	return h.validateProbeResistance()
 }
 
-// Cleanup releases the handler's share of its state. On a config reload
-// Caddy cleans up the old config while its servers may still be finishing
-// requests, so everything ServeHTTP uses stays valid afterwards.
+// Cleanup stops watching files and releases the handler's share of its
+// state. On a config reload Caddy cleans up the old config while its
+// servers may still be finishing requests, so everything ServeHTTP uses
+// stays valid afterwards.
 func (h *ProxyAuth) Cleanup() error {
+	h.sources.close()
+	unregister(h)
 	if h.state == nil || h.released {
 		return nil
 	}
@@ -209,6 +247,8 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 
 	v := h.attempt(w, r)
+	h.state.outcomes.add(v.outcome)
+	h.metrics.count(v)
 	// The credentials are consumed here whatever the outcome: they must not
 	// reach the origin, nor a placeholder in handle_errors.
 	delete(r.Header, proxyAuthorization)

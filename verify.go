@@ -27,11 +27,13 @@ func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accou
 		}
 		target = accounts.decoy
 	}
+	began := time.Now()
 	match, err := cache.once(k, target.hash, func() (bool, error) {
 		return h.state.hashes.guardedCompare(time.Duration(h.HashWait), func() (bool, error) {
 			return hashComparers[target.algo].Compare([]byte(target.hash), password)
 		})
 	})
+	h.metrics.observeVerification(basicSchemeName, time.Since(began))
 	switch {
 	case errors.Is(err, errHashBusy):
 		return outcomeBusy
