@@ -4,11 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"unicode/utf8"
-
-	"github.com/caddyserver/caddy/v2"
 )
 
 // Account is one inline account, in the shape of Caddy's own http_basic
@@ -92,9 +89,13 @@ type accountSetBuilder struct {
 	decoyCount int
 }
 
-func newAccountSetBuilder() *accountSetBuilder {
+func newAccountSetBuilder() *accountSetBuilder { return newSizedAccountSetBuilder(0) }
+
+// newSizedAccountSetBuilder expects about size accounts, so that a large
+// file fills a map made big enough once instead of one regrown many times.
+func newSizedAccountSetBuilder(size int) *accountSetBuilder {
 	return &accountSetBuilder{
-		set:        &accountSet{byName: make(map[string]account)},
+		set:        &accountSet{byName: make(map[string]account, size)},
 		classCount: make(map[string]int),
 	}
 }
@@ -153,47 +154,6 @@ func checkUsername(name string) error {
 		}
 	}
 	return nil
-}
-
-// loadAccounts reads every configured source into a new account set. An
-// error names the source and, for files, the line.
-func (h *ProxyAuth) loadAccounts() (*accountSet, error) {
-	b := newAccountSetBuilder()
-	b.set.digest.realm = h.Realm // the realm of every htdigest entry, and of H(A1) checks
-	repl := caddy.NewReplacer()
-
-	if len(h.Accounts) > 0 {
-		inline := b.source(inlineSource)
-		for i, acct := range h.Accounts {
-			user := repl.ReplaceKnown(acct.Username, "")
-			hash := inlineHash(repl.ReplaceKnown(acct.Password, ""))
-			if err := b.addPassword(user, hash, inline, i+1); err != nil {
-				return nil, fmt.Errorf("account %d: %v", i+1, err)
-			}
-		}
-	}
-
-	for _, path := range h.HTPasswd {
-		path = repl.ReplaceKnown(path, "")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading htpasswd file: %v", err)
-		}
-		src := b.source(path)
-		err = parseHTPasswd(path, string(data), func(line int, user, hash string) error {
-			return b.addPassword(user, hash, src, line)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	for _, path := range h.HTDigest {
-		if err := b.loadHTDigest(repl, path); err != nil {
-			return nil, err
-		}
-	}
-	return b.finish(), nil
 }
 
 // inlineHash accepts the base64-wrapped hashes that older Caddy versions

@@ -12,10 +12,11 @@ type basicScheme struct {
 	verify    passwordVerifier
 }
 
-// passwordVerifier checks a user name and password against accounts; the
-// handler's implementation puts the cache of verified credentials in front
-// of the slow password hash.
-type passwordVerifier func(user string, password []byte, accounts *accountSet) outcome
+// passwordVerifier checks a user name and password from r against
+// accounts; the handler's implementation applies the failure limits and
+// puts the cache of verified credentials in front of the slow password
+// hash.
+type passwordVerifier func(r *http.Request, user string, password []byte, accounts *accountSet) outcome
 
 func newBasicScheme(realm string, verify passwordVerifier) *basicScheme {
 	// charset="UTF-8" tells clients to send non-ASCII names and passwords
@@ -26,17 +27,20 @@ func newBasicScheme(realm string, verify passwordVerifier) *basicScheme {
 	}
 }
 
-func (*basicScheme) name() string { return "Basic" }
+// basicSchemeName is Basic's token in challenges and credentials.
+const basicSchemeName = "Basic"
+
+func (*basicScheme) name() string { return basicSchemeName }
 
 func (s *basicScheme) challenges(verdict) []string { return s.challenge }
 
-func (s *basicScheme) authenticate(_ http.ResponseWriter, _ *http.Request, credentials string, accounts *accountSet) verdict {
+func (s *basicScheme) authenticate(_ http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict {
 	var buf [192]byte
 	user, password, reason := parseBasicCredentials(credentials, buf[:0])
 	if reason != "" {
 		return verdict{outcome: outcomeMalformed, reason: reason}
 	}
-	return verdict{outcome: s.verify(user, password, accounts), user: user}
+	return verdict{outcome: s.verify(r, user, password, accounts), user: user}
 }
 
 // parseBasicCredentials decodes the token68 of Basic credentials into a user

@@ -3,6 +3,7 @@ package proxyauth
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,7 +87,9 @@ func (c *verifiedCache) add(k cacheKey, accountHash string) {
 	if _, present := c.entries[k]; !present && len(c.entries) >= c.size {
 		c.evictLocked(now)
 	}
-	c.entries[k] = cacheEntry{hash: accountHash, expires: now + int64(c.ttl)}
+	// A copy: the hash is a substring of its whole credential file, which
+	// the entry must not keep alive after a reload replaces the file.
+	c.entries[k] = cacheEntry{hash: strings.Clone(accountHash), expires: now + int64(c.ttl)}
 }
 
 // evictLocked makes room: it drops expired entries and, if none had

@@ -38,12 +38,22 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    cache_ttl      <duration>|off
 //	    cache_size     <n>
 //	    name           <text>
+//	    watch_interval <duration>|off
+//
+//	    address_limit    off | <failures> <window> [<lockout>]
+//	    user_limit       off | <failures> <window> [<cooldown>]
+//	    limit_table_size <n>
+//	    hash_concurrency <n>
+//	    hash_wait        <duration>
+//	    max_ips_per_user <n> [<window>]
+//	    probe_resistance [<secret_host>]
 //	}
 //
 // `user`, `htpasswd` and `htdigest` may be repeated; `hosts` may be
 // repeated and adds names each time. `basic` and `digest` choose the
 // schemes offered, in the order written (without either, Basic alone);
-// `digest` takes SHA-256, SHA-512-256 and MD5 in order of preference.
+// `digest` takes SHA-256, SHA-512-256 and MD5 in order of preference. The
+// abuse defences below `watch_interval` are described in unmarshalDefense.
 func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -133,19 +143,11 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Hosts = append(h.Hosts, args...)
 
 		case "cache_ttl":
-			arg, err := oneArg(d)
+			ttl, err := durationOrOff(d)
 			if err != nil {
 				return err
 			}
-			if arg == "off" {
-				h.CacheTTL = -1
-				break
-			}
-			ttl, err := caddy.ParseDuration(arg)
-			if err != nil || ttl <= 0 {
-				return d.Errf("cache_ttl must be a positive duration or off, got %q", arg)
-			}
-			h.CacheTTL = caddy.Duration(ttl)
+			h.CacheTTL = ttl
 
 		case "cache_size":
 			arg, err := oneArg(d)
@@ -163,7 +165,22 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
+			if err := checkHandlerName(name); err != nil {
+				return d.Errf("name: %v", err)
+			}
 			h.Name = name
+
+		case "address_limit", "user_limit", "limit_table_size", "hash_concurrency", "hash_wait", "max_ips_per_user", "probe_resistance":
+			if err := h.unmarshalDefense(d); err != nil {
+				return err
+			}
+
+		case "watch_interval":
+			interval, err := durationOrOff(d)
+			if err != nil {
+				return err
+			}
+			h.WatchInterval = interval
 
 		default:
 			return d.Errf("unrecognized subdirective %q", d.Val())
@@ -193,6 +210,24 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.ArgErr()
 	}
 	return arg, nil
+}
+
+// durationOrOff reads the single argument of the current subdirective: a
+// positive duration, or "off", which is -1 (the JSON form of off).
+func durationOrOff(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	name := d.Val()
+	arg, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	if arg == "off" {
+		return -1, nil
+	}
+	dur, err := caddy.ParseDuration(arg)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s must be a positive duration or off, got %q", name, arg)
+	}
+	return caddy.Duration(dur), nil
 }
 
 // Interface guard

@@ -2,6 +2,7 @@ package proxyauth
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -64,6 +65,7 @@ func TestCaddyfileToJSON(t *testing.T) {
 		cache_ttl 10m
 		cache_size 500
 		name team
+		watch_interval 30s
 	}
 }`)
 	if err != nil {
@@ -76,17 +78,17 @@ func TestCaddyfileToJSON(t *testing.T) {
 	want := `{"accounts":[{"username":"alice","password":"$2a$14$X3ulqf/iGxnf1k6oMZ.RZeJUoqI9PX2PM4rS5lkIKJXduLGXGPrt6"}],` +
 		`"cache_size":500,"cache_ttl":600000000000,"handler":"proxy_auth",` +
 		`"hosts":["proxy.example.com","www.example.com"],"htpasswd":["/etc/caddy/users.htpasswd","/etc/caddy/more.htpasswd"],` +
-		`"name":"team","realm":"Team proxy"}`
+		`"name":"team","realm":"Team proxy","watch_interval":30000000000}`
 	if got := normalizeJSON(t, raw[0]); got != normalizeJSON(t, json.RawMessage(want)) {
 		t.Errorf("adapted handler:\n got %s\nwant %s", got, want)
 	}
 
-	out, err = adapt(t, "http://:8080 {\n\tproxy_auth {\n\t\tcache_ttl off\n\t\thtpasswd /x\n\t}\n}")
+	out, err = adapt(t, "http://:8080 {\n\tproxy_auth {\n\t\tcache_ttl off\n\t\twatch_interval off\n\t\thtpasswd /x\n\t}\n}")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, raw := handlersOf(t, out); !strings.Contains(string(raw[0]), `"cache_ttl":-1`) {
-		t.Errorf("cache_ttl off adapted to %s", raw[0])
+	if _, raw := handlersOf(t, out); !strings.Contains(string(raw[0]), `"cache_ttl":-1`) || !strings.Contains(string(raw[0]), `"watch_interval":-1`) {
+		t.Errorf("cache_ttl off, watch_interval off adapted to %s", raw[0])
 	}
 }
 
@@ -115,6 +117,10 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"cache_ttl soon", "cache_ttl must be a positive duration"},
 		{"cache_size -3", "cache_size must be a positive integer"},
 		{"name", "wrong argument count"},
+		{"name \"a\tb\"", "control character"},
+		{"watch_interval", "wrong argument count"},
+		{"watch_interval 0s", "watch_interval must be a positive duration or off"},
+		{"watch_interval often", "watch_interval must be a positive duration or off"},
 		{"passwd x", `unrecognized subdirective "passwd"`},
 	} {
 		_, err := adapt(t, "http://:8080 {\n\tproxy_auth {\n\t\t"+tc.block+"\n\t}\n}")
@@ -128,5 +134,25 @@ func TestCaddyfileErrors(t *testing.T) {
 	// A placeholder hash is checked at provision time, not here.
 	if _, err := adapt(t, "http://:8080 {\n\tproxy_auth {\n\t\tuser alice {env.ALICE_HASH}\n\t}\n}"); err != nil {
 		t.Errorf("placeholder hash: %v", err)
+	}
+}
+
+// TestExampleCaddyfile keeps the README's main job true: the example
+// adapts, and proxy_auth runs before the forwarder.
+func TestExampleCaddyfile(t *testing.T) {
+	data, err := os.ReadFile("examples/Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := adapt(t, string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := handlersOf(t, out)
+	if strings.Join(names, ",") != "proxy_auth,dev_forward_proxy" {
+		t.Errorf("examples/Caddyfile handlers: %v", names)
+	}
+	if !strings.Contains(out, `"listen":["127.0.0.1:8080"]`) {
+		t.Errorf("examples/Caddyfile does not listen on 127.0.0.1:8080 only: %s", out)
 	}
 }

@@ -82,14 +82,15 @@ func attempt(t *testing.T, h *ProxyAuth, method, target, credentials string) (ve
 	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.1"})
 	r = r.WithContext(ctx)
-	// What ServeHTTP does, step by step, so the verdict is visible.
+	// What ServeHTTP does, step by step, so the verdict is visible; without
+	// the failure limits, which tests of the limits cover.
 	w := httptest.NewRecorder()
 	v := h.authenticate(w, r)
 	if v.outcome == outcomeAuthenticated {
 		return v, w.Header(), http.StatusOK
 	}
 	var he caddyhttp.HandlerError
-	if err := h.challenge(w, v); !errors.As(err, &he) {
+	if err := h.refuse(w, r, v, nil); !errors.As(err, &he) {
 		t.Fatalf("refused without a status: %v", err)
 	}
 	return v, w.Header(), he.StatusCode

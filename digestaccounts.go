@@ -3,10 +3,7 @@ package proxyauth
 import (
 	"crypto/subtle"
 	"fmt"
-	"os"
 	"strings"
-
-	"github.com/caddyserver/caddy/v2"
 )
 
 // digestSet is the Digest side of an account set: for each user that has
@@ -174,21 +171,18 @@ func (s *accountSet) checkDigestAnswerable(algos []digestAlgorithm) error {
 		if _, ok := s.digest.byName[user]; ok {
 			why = "its htdigest lines are for other algorithms"
 		}
-		return fmt.Errorf("digest %s: account %q (%s) has no %s H(A1): %s; add a line for it to an htdigest file (caddy hash-digest prints one) or stop offering %s",
-			algo, sanitizeForLog(user), s.where(acct), algo, why, algo)
+		return &accountError{source: acct.source, msg: fmt.Sprintf(
+			"digest %s: account %q (%s) has no %s H(A1): %s; add a line for it to an htdigest file (caddy hash-digest prints one) or stop offering %s",
+			algo, sanitizeForLog(user), s.where(acct), algo, why, algo)}
 	}
 	return nil
 }
 
-// loadHTDigest reads one htdigest file into the builder.
-func (b *accountSetBuilder) loadHTDigest(repl *caddy.Replacer, path string) error {
-	path = repl.ReplaceKnown(path, "")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading htdigest file: %v", err)
-	}
-	src := b.source(path)
-	return parseHTDigest(path, string(data), func(line int, e htdigestEntry) error {
-		return b.addDigest(e, src, line)
-	})
+// accountError is a problem with one account, which knows where the
+// account was defined, so a reload can blame the right file.
+type accountError struct {
+	source uint16
+	msg    string
 }
+
+func (e *accountError) Error() string { return e.msg }

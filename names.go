@@ -1,6 +1,8 @@
 package proxyauth
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"unicode"
@@ -53,4 +55,21 @@ func normalizeHost(host string) string {
 	host = strings.TrimSuffix(host, "]")
 	host = strings.TrimSuffix(host, ".")
 	return strings.ToLower(host)
+}
+
+// checkHandlerName rejects handler names that would garble the admin API's
+// JSON, log lines and metric labels.
+func checkHandlerName(name string) error {
+	if name == "" {
+		return errors.New("empty handler name")
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("handler name is not valid UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("handler name %q contains a control character", sanitizeForLog(name))
+		}
+	}
+	return nil
 }

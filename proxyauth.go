@@ -28,6 +28,8 @@ const (
 	defaultRealm     = "proxy"
 	defaultCacheTTL  = 5 * time.Minute
 	defaultCacheSize = 10000
+
+	defaultWatchInterval = 2 * time.Second
 )
 
 // ProxyAuth demands proxy credentials from every request that is not plainly
@@ -84,17 +86,74 @@ type ProxyAuth struct {
 	// How many verified credentials are remembered at most. Default: 10000.
 	CacheSize int `json:"cache_size,omitempty"`
 
-	// A stable name for this handler, under which its state (cache of
-	// verified credentials, Digest nonce key and used nonce counts)
-	// outlives a config reload, and under which the nonce key is kept in
-	// Caddy's storage. Default: derived from the realm.
+	// A stable name for this handler: its state (cache of verified
+	// credentials, outcome counters, Digest nonce key and used nonce
+	// counts) outlives a config reload under this name, the admin API and
+	// metrics show the handler by it, and the nonce key is kept in Caddy's
+	// storage under it. Default: "realm:" followed by the realm.
 	Name string `json:"name,omitempty"`
 
+	// Limits wrong credentials per client address (as Caddy resolves it,
+	// honouring trusted_proxies; IPv6 by /64). On by default: 10 failures
+	// within 1m lock the address out for 1m with 429, without verifying
+	// its attempts.
+	AddressLimit *FailureLimit `json:"address_limit,omitempty"`
+
+	// Limits wrong credentials per user name, from any addresses. On by
+	// default: 20 failures within 5m start a 5m cool-down, in which only
+	// addresses that authenticated as that user within the last 24h are
+	// let in; others get 429.
+	UserLimit *FailureLimit `json:"user_limit,omitempty"`
+
+	// How many client addresses, user names and accepted accounts the
+	// limits track at most, each; the least recently used are forgotten
+	// first. Default: 10000. At least 16.
+	LimitTableSize int `json:"limit_table_size,omitempty"`
+
+	// How many slow password hashes may run at once. Requests served from
+	// the cache of verified credentials never wait for one. Default:
+	// GOMAXPROCS, the number of CPUs Go uses.
+	HashConcurrency int `json:"hash_concurrency,omitempty"`
+
+	// How long a request waits for a free hash slot before it gets 503
+	// Service Unavailable with Retry-After. Default: 2s.
+	HashWait caddy.Duration `json:"hash_wait,omitempty"`
+
+	// The most distinct client addresses one user's credentials may be used
+	// from within MaxIPsWindow (Squid's max_user_ip); a further address
+	// gets 403 Forbidden. Default: 0, no limit.
+	MaxIPsPerUser int `json:"max_ips_per_user,omitempty"`
+
+	// The window of max_ips_per_user: an address counts until it has not
+	// been used for this long. Default: 5m.
+	MaxIPsWindow caddy.Duration `json:"max_ips_window,omitempty"`
+
+	// Makes the proxy look like a plain web site to clients without valid
+	// credentials. See ProbeResistance.
+	ProbeResistance *ProbeResistance `json:"probe_resistance,omitempty"`
+
+	// How often credential files are checked for changes: a changed file
+	// (new size, modification time, or a new file renamed over it) is
+	// reloaded without a config reload. Default: 2s. A negative duration
+	// turns watching off; files are then read when the config loads and on
+	// `POST /proxy_auth/reload` to the admin API.
+	WatchInterval caddy.Duration `json:"watch_interval,omitempty"`
+
 	accounts *accountStore
+	sources  *credentialSources
 	schemes  []scheme
 	hosts    map[string]struct{}
 	state    *handlerState
+	limits   *limiter
+	probe    *probeMode
+	metrics  *handlerMetrics
 	logger   *zap.Logger
+
+	// configID tells handlers of one config from those of another (the
+	// config's lifetime); fingerprint is its settings, see register.
+	configID    <-chan struct{}
+	fingerprint string
+	released    bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -120,26 +179,50 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	if h.CacheSize == 0 {
 		h.CacheSize = defaultCacheSize
 	}
+	if h.WatchInterval == 0 {
+		h.WatchInterval = caddy.Duration(defaultWatchInterval)
+	}
 
 	h.hosts = make(map[string]struct{}, len(h.Hosts))
 	for _, host := range h.Hosts {
 		h.hosts[normalizeHost(host)] = struct{}{}
 	}
 
-	set, err := h.loadAccounts()
+	var err error
+	h.sources, err = h.newCredentialSources()
 	if err != nil {
 		return err
 	}
-	h.accounts = newAccountStore(set)
+	h.accounts = h.sources.store
 
 	h.state, err = acquireState(h.Name)
 	if err != nil {
 		return err
 	}
 	h.state.cache.configure(time.Duration(h.CacheTTL), h.CacheSize)
+	h.provisionLimits()
+	h.provisionHashGuard()
+	h.provisionProbeResistance()
 
-	h.schemes, err = h.provisionSchemes(ctx, set)
-	return err
+	h.schemes, err = h.provisionSchemes(ctx, h.accounts.current())
+	if err != nil {
+		return err
+	}
+	// A reloaded credential file must satisfy the schemes too (Digest: an
+	// H(A1) for every offered algorithm), or its last good version stays.
+	h.sources.checkSet = h.checkAccounts
+
+	h.metrics, err = newHandlerMetrics(ctx, h.Name, h.schemes)
+	if err != nil {
+		return err
+	}
+	h.sources.failed = h.metrics.failedReload
+	h.configID, h.fingerprint = ctx.Done(), h.settingsFingerprint()
+	if err := register(h); err != nil {
+		return err
+	}
+	h.sources.watch(time.Duration(h.WatchInterval))
+	return nil
 }
 
 // Validate checks the configuration for values that cannot work.
@@ -147,39 +230,57 @@ func (h *ProxyAuth) Validate() error {
 	if err := checkRealm(h.Realm); err != nil {
 		return err
 	}
+	if err := checkHandlerName(h.Name); err != nil {
+		return fmt.Errorf("name: %v", err)
+	}
 	if h.CacheSize < 0 {
 		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
 	}
 	if h.accounts.current().len() == 0 {
 		return errors.New("no accounts configured: add user lines or an htpasswd file")
 	}
-	return nil
+	if err := h.validateLimits(); err != nil {
+		return err
+	}
+	if err := h.validateHashGuard(); err != nil {
+		return err
+	}
+	return h.validateProbeResistance()
 }
 
-// Cleanup releases the handler's share of its state.
+// Cleanup stops watching files and releases the handler's share of its
+// state. On a config reload Caddy cleans up the old config while its
+// servers may still be finishing requests, so everything ServeHTTP uses
+// stays valid afterwards.
 func (h *ProxyAuth) Cleanup() error {
-	if h.state == nil {
+	h.sources.close()
+	unregister(h)
+	if h.state == nil || h.released {
 		return nil
 	}
-	h.state = nil // a second Cleanup must not release it again
+	h.released = true // a second Cleanup must not release it again
 	return releaseState(h.Name)
 }
 
 // ServeHTTP lets through requests for the server's own site and requests
-// with valid proxy credentials; every other request gets a 407.
+// with valid proxy credentials; every other request is refused: with a
+// 407, or 429/503/403 from the limits, or as a plain web site would answer
+// it under probe resistance.
 func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.isOwnSiteRequest(r) {
 		return next.ServeHTTP(w, r)
 	}
 
-	v := h.authenticate(w, r)
+	v := h.attempt(w, r)
+	h.state.outcomes.add(v.outcome)
+	h.metrics.count(v)
 	// The credentials are consumed here whatever the outcome: they must not
 	// reach the origin, nor a placeholder in handle_errors.
 	delete(r.Header, proxyAuthorization)
 
 	if v.outcome != outcomeAuthenticated {
 		h.logFailure(r, v)
-		return h.challenge(w, v)
+		return h.refuse(w, r, v, next)
 	}
 
 	if c := h.logger.Check(zapcore.DebugLevel, "proxy authentication succeeded"); c != nil {
@@ -187,6 +288,9 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.auth.user.id", v.user)
+	if h.probe.isSecretHost(r) {
+		return h.probe.confirm(w, r)
+	}
 	return next.ServeHTTP(w, r)
 }
 
@@ -236,12 +340,8 @@ func (h *ProxyAuth) authenticate(w http.ResponseWriter, r *http.Request) verdict
 }
 
 // challenge answers a request that was not authenticated: one
-// Proxy-Authenticate field line per offered challenge, then a 407 error;
-// or 400 for credentials that name another resource.
+// Proxy-Authenticate field line per offered challenge, then a 407 error.
 func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
-	if status := v.outcome.status(); status != http.StatusProxyAuthRequired {
-		return caddyhttp.Error(status, errors.New("proxy authentication: "+v.outcome.String()))
-	}
 	hdr := w.Header()
 	for _, s := range h.schemes {
 		for _, c := range s.challenges(v) {
@@ -252,10 +352,12 @@ func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
 }
 
 func (h *ProxyAuth) logFailure(r *http.Request, v verdict) {
-	// A request without credentials is every client's first step, and a
-	// stale nonce the routine end of one; neither is worth an info line.
+	// A request without credentials is every client's first step, a stale
+	// nonce the routine end of one, and attempts refused unverified come in
+	// floods whose start is logged once: none is worth an info line each.
 	level := zapcore.InfoLevel
-	if v.outcome == outcomeMissing || v.outcome == outcomeStale {
+	switch v.outcome {
+	case outcomeMissing, outcomeStale, outcomeLocked, outcomeBusy:
 		level = zapcore.DebugLevel
 	}
 	c := h.logger.Check(level, "proxy authentication failed")

@@ -39,6 +39,9 @@ const (
 	outcomeUnknownUser
 	outcomeWrongPassword
 	outcomeError
+	outcomeLocked     // refused unverified: too many failures (429)
+	outcomeBusy       // not verified: no password hash slot free (503)
+	outcomeTooManyIPs // valid, but max_ips_per_user exceeded (403)
 	// outcomeStale: a Digest response that was right for a nonce that is
 	// expired or not ours; the 407 says stale=true so the client retries
 	// with the new nonce without asking its user. Routine, not a failure.
@@ -59,6 +62,9 @@ var outcomeNames = [...]string{
 	outcomeUnknownUser:       "unknown_user",
 	outcomeWrongPassword:     "wrong_password",
 	outcomeError:             "error",
+	outcomeLocked:            "locked",
+	outcomeBusy:              "busy",
+	outcomeTooManyIPs:        "too_many_ips",
 	outcomeStale:             "stale",
 	outcomeReplayed:          "replayed",
 	outcomeURIMismatch:       "uri_mismatch",
@@ -69,14 +75,6 @@ func (o outcome) String() string {
 		return outcomeNames[o]
 	}
 	return fmt.Sprintf("outcome(%d)", o)
-}
-
-// status is the HTTP status of a refused request with this outcome.
-func (o outcome) status() int {
-	if o == outcomeURIMismatch {
-		return http.StatusBadRequest
-	}
-	return http.StatusProxyAuthRequired
 }
 
 // verdict is a scheme's answer about one request. It carries nothing secret:

@@ -66,7 +66,7 @@ func (h *ProxyAuth) provisionSchemes(ctx caddy.Context, accounts *accountSet) ([
 			if len(c.Algorithms) > 0 {
 				return nil, fmt.Errorf("schemes[%d]: basic takes no algorithms", i)
 			}
-			schemes = append(schemes, newBasicScheme(h.Realm, h.verifyPassword))
+			schemes = append(schemes, newBasicScheme(h.Realm, h.verifyBasic))
 		case schemeDigest:
 			s, err := h.provisionDigest(ctx, c.Algorithms, accounts)
 			if err != nil {

@@ -4,19 +4,28 @@ import "github.com/caddyserver/caddy/v2"
 
 // states holds each handler's state by handler name. A config reload
 // provisions the new handler before the old one is cleaned up, so the new
-// one finds the same state: the cache of verified credentials is not lost.
+// one finds the same state: the cache of verified credentials and the
+// outcome counters are not lost.
 var states = caddy.NewUsagePool()
 
 // handlerState is what a handler keeps across config reloads.
 type handlerState struct {
-	cache *verifiedCache
+	name     string
+	cache    *verifiedCache
+	outcomes outcomeCounts
+	limits   *limitState // failure counters, accepted addresses
+	hashes   *hashGuard  // CPU guard: slots for slow password hashes
 	// nonces is the Digest nonce key and the record of used nonce
 	// counts: clients keep their nonces across a reload.
 	nonces *nonceState
 }
 
-// Destruct implements caddy.Destructor; nothing outlives the last user.
-func (*handlerState) Destruct() error { return nil }
+// Destruct implements caddy.Destructor: when the last handler of this name
+// is gone, so are its metric series.
+func (s *handlerState) Destruct() error {
+	forgetMetrics(s.name)
+	return nil
+}
 
 func acquireState(name string) (*handlerState, error) {
 	v, _, err := states.LoadOrNew(name, func() (caddy.Destructor, error) {
@@ -24,7 +33,7 @@ func acquireState(name string) (*handlerState, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handlerState{cache: cache, nonces: newNonceState()}, nil
+		return &handlerState{name: name, cache: cache, limits: newLimitState(), hashes: new(hashGuard), nonces: newNonceState()}, nil
 	})
 	if err != nil {
 		return nil, err

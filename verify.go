@@ -1,13 +1,17 @@
 package proxyauth
 
 import (
+	"errors"
+	"time"
+
 	"go.uber.org/zap"
 )
 
 // verifyPassword checks a user name and password against accounts, with the
 // cache of verified credentials in front of the slow hash. An unknown user
 // is checked against the set's decoy hash, so it costs as much as a wrong
-// password and the answer's timing does not reveal which names exist.
+// password and the answer's timing does not reveal which names exist. The
+// slow hash runs under the CPU guard; a cached answer never waits for it.
 func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accountSet) outcome {
 	acct, known := accounts.lookup(user)
 	if known && acct.hash == "" || !known && accounts.decoy.algo == hashNone && accounts.digest.byName != nil {
@@ -28,10 +32,16 @@ func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accou
 		}
 		target = accounts.decoy
 	}
+	began := time.Now()
 	match, err := cache.once(k, target.hash, func() (bool, error) {
-		return hashComparers[target.algo].Compare([]byte(target.hash), password)
+		return h.state.hashes.guardedCompare(time.Duration(h.HashWait), func() (bool, error) {
+			return hashComparers[target.algo].Compare([]byte(target.hash), password)
+		})
 	})
+	h.metrics.observeVerification(basicSchemeName, time.Since(began))
 	switch {
+	case errors.Is(err, errHashBusy):
+		return outcomeBusy
 	case err != nil:
 		// Hashes are checked when loaded, so this is a bug or a corrupted
 		// hash, never the client's doing.

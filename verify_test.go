@@ -212,6 +212,17 @@ func TestStateOutlivesAReload(t *testing.T) {
 	if second.state != firstState || second.state.cache.len() != 1 {
 		t.Error("the reloaded handler did not inherit the cache")
 	}
+	// The old config's servers may still be finishing requests after its
+	// cleanup: the old handler must go on working, not panic.
+	if got := first.verifyPassword("alice", []byte("pw"), first.accounts.current()); got != outcomeAuthenticated {
+		t.Errorf("old handler after Cleanup: %v", got)
+	}
+	if err := first.Cleanup(); err != nil {
+		t.Errorf("second Cleanup: %v", err)
+	}
+	if refs, ok := states.References("shared"); !ok || refs != 1 {
+		t.Errorf("after two Cleanups of the old handler the state has %d references, want the new handler's 1", refs)
+	}
 }
 
 func buildSet(t *testing.T, accounts map[string]string) *accountSet {
