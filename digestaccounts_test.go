@@ -2,9 +2,13 @@ package proxyauth
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // provisionError provisions and validates h and returns the first error.
@@ -180,5 +184,85 @@ func TestBasicAgainstHA1(t *testing.T) {
 				t.Errorf("%d bcrypt comparisons, want %d", n, tc.wantBcryptComparisons)
 			}
 		})
+	}
+}
+
+// TestHTDigestFilesReload: htdigest files reload like htpasswd files, and
+// a version that a scheme cannot use (an account without the offered
+// algorithm, another realm) keeps the last good set in force, with the
+// problem shown on the file that caused it.
+func TestHTDigestFilesReload(t *testing.T) {
+	line := func(user, password string, algos ...digestAlgorithm) string {
+		return strings.Join(htdigestLines(user, "lab", algos, []byte(password)), "\n") + "\n"
+	}
+	digestFile := writeFile(t, "users.htdigest", line("alice", "a", digestSHA256))
+	passwdFile := writeFile(t, "users.htpasswd", "")
+	h := newTestHandler(t, &ProxyAuth{Realm: "lab", HTDigest: []string{digestFile}, HTPasswd: []string{passwdFile},
+		Schemes: []SchemeConfig{{Scheme: schemeDigest, Algorithms: []string{"SHA-256"}}, {Scheme: schemeBasic}}, WatchInterval: -1})
+	signIn := func(user, password string) outcome {
+		c := &digestClient{user: user, password: password, ch: firstChallenge(t, h)}
+		v, _, _ := attempt(t, h, "GET", "http://example.invalid/", c.authorization("GET", "/"))
+		return v.outcome
+	}
+
+	write(t, digestFile, line("alice", "a", digestSHA256)+line("bob", "b", digestSHA256))
+	h.sources.reload(true)
+	if got := users(h); got != "alice,bob" || signIn("bob", "b") != outcomeAuthenticated || lastError(t, h, digestFile) != "" {
+		t.Fatalf("after adding bob: users %s, error %q", got, lastError(t, h, digestFile))
+	}
+	for _, s := range h.sources.statuses() {
+		if s.Path == digestFile && (s.Kind != "htdigest" || s.Accounts != 2) {
+			t.Errorf("status %+v", s)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, file, content, want string
+	}{
+		{"an account without the offered algorithm", digestFile,
+			line("alice", "a", digestSHA256) + line("carol", "c", digestMD5), `digest SHA-256: account "carol" (` + digestFile + ":2)"},
+		{"another realm", digestFile,
+			line("alice", "a", digestSHA256) + "dave:elsewhere:SHA-256:" + strings.Repeat("0", 64) + "\n", digestFile + `:2: realm "elsewhere"`},
+		{"a password-only account in another file", passwdFile,
+			"erin:" + bcryptHash(t, "e") + "\n", `digest SHA-256: account "erin" (` + passwdFile + ":1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.accounts.current()
+			old, _ := os.ReadFile(tc.file)
+			write(t, tc.file, tc.content)
+			h.sources.reload(true)
+			if h.accounts.current() != before {
+				t.Errorf("the set changed to %s", users(h))
+			}
+			if got := lastError(t, h, tc.file); !strings.Contains(got, tc.want) {
+				t.Errorf("last_error %q, want %q", got, tc.want)
+			}
+			if signIn("alice", "a") != outcomeAuthenticated {
+				t.Error("the last good set does not serve")
+			}
+			write(t, tc.file, string(old))
+			h.sources.reload(true)
+			if got := lastError(t, h, tc.file); got != "" {
+				t.Errorf("after the fix: %q", got)
+			}
+		})
+	}
+}
+
+// TestRealmChangeReadsHTDigestAgain: a config reload that changes the realm
+// does not take over the old set, whose H(A1) values are for the old realm.
+func TestRealmChangeReadsHTDigestAgain(t *testing.T) {
+	file := htdigestFile(t, "users.htdigest", "lab", map[string]string{"alice": "a"}, digestSHA256)
+	provision := func(realm string) error {
+		h := &ProxyAuth{Name: t.Name(), Realm: realm, HTDigest: []string{file}, WatchInterval: caddy.Duration(time.Hour)}
+		err := h.Provision(testContext(t, t.TempDir()))
+		t.Cleanup(func() { _ = h.Cleanup() })
+		return err
+	}
+	if err := provision("lab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := provision("other"); err == nil || !strings.Contains(err.Error(), `realm "lab" of user "alice" is not the configured realm "other"`) {
+		t.Errorf("realm change: %v", err)
 	}
 }
