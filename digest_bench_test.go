@@ -33,8 +33,12 @@ func benchDigestHandler(b *testing.B, algo digestAlgorithm) *ProxyAuth {
 // nonce, as a client reusing its nonce sends them. The credentials are
 // computed in batches with the timer stopped: the client's hashing is not
 // the proxy's cost.
-func runDigest(b *testing.B, algo digestAlgorithm) {
+func runDigest(b *testing.B, algo digestAlgorithm, limits bool) {
 	h := benchDigestHandler(b, algo)
+	if !limits {
+		h.AddressLimit, h.UserLimit = &FailureLimit{Disabled: true}, &FailureLimit{Disabled: true}
+		h.provisionLimits()
+	}
 	r := benchRequest()
 	w := &discardWriter{header: make(http.Header)}
 	if err := h.ServeHTTP(w, r, nopNext); err == nil {
@@ -67,10 +71,14 @@ func runDigest(b *testing.B, algo digestAlgorithm) {
 }
 
 // BenchmarkDigestSHA256 is a Digest request answered with SHA-256.
-func BenchmarkDigestSHA256(b *testing.B) { runDigest(b, digestSHA256) }
+func BenchmarkDigestSHA256(b *testing.B) { runDigest(b, digestSHA256, true) }
 
 // BenchmarkDigestMD5 is the same with MD5, what older clients use.
-func BenchmarkDigestMD5(b *testing.B) { runDigest(b, digestMD5) }
+func BenchmarkDigestMD5(b *testing.B) { runDigest(b, digestMD5, true) }
+
+// BenchmarkDigestSHA256LimitsOff is DigestSHA256 with the failure limits
+// off, to set beside BasicCachedLimitsOff: the Digest check alone.
+func BenchmarkDigestSHA256LimitsOff(b *testing.B) { runDigest(b, digestSHA256, false) }
 
 // BenchmarkDigestChallenge is a client's first request when Digest is
 // offered: a 407 with a fresh nonce.
