@@ -312,30 +312,33 @@ run_go() {
 		-connections "$CONNECTIONS" -duration "${seconds}s"
 }
 
-# ticks: "PROXY CORE CLIENT_CORES", in clock ticks: the CPU time the proxy
-# (and its helpers) have used, how busy the proxy's core has been, and how
-# busy the load generator's cores have been. Over a measure, CORE minus
-# PROXY is what other processes took from the proxy, and CLIENT_CORES near
-# 100 % means the load generator and origin, not the proxy, set the rate.
+# ticks: "PROXY CORE CLIENT_CORES MINE", in clock ticks: the CPU time the
+# proxy (and its helpers) have used, how busy the proxy's core and the load
+# generator's cores have been, and the CPU time of everything this script
+# has run (proxies, origin, load generators; exited ones included, as they
+# have been waited for). Over a measure, CORE - PROXY is what other
+# processes took from the proxy, and CLIENT_CORES - (MINE - PROXY) what they
+# took from the load generator and the origin.
 ticks() {
 	local cores=()
 	[ "$PROXY_CPUS" != "$CLIENT_CPUS" ] && cores=(-cpu "$PROXY_CPUS" -client-cpus "$CLIENT_CPUS")
-	"$work/client" usage -pid "$PROXY_PID" "${cores[@]}" | awk -F'\t' '{
-		c = 0; k = 0; l = 0
+	"$work/client" usage -pid "$PROXY_PID" -tree $$ "${cores[@]}" | awk -F'\t' '{
+		c = 0; k = 0; l = 0; m = 0
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
 			if (kv[1] == "cpu_ticks") c = kv[2]
 			if (kv[1] == "core_ticks") k = kv[2]
 			if (kv[1] == "client_core_ticks") l = kv[2]
+			if (kv[1] == "tree_ticks") m = kv[2]
 		}
-		print c, k, l
+		print c, k, l, m
 	}'
 }
 
 # measure ID MEASURE TOOL AUTH: warm up, then one recorded run bracketed by
 # readings of the proxy's CPU time.
 measure() {
-	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line pprof_pid="" cpu0 core0 client0 cpu1 core1 client1
+	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line pprof_pid="" cpu0 core0 client0 mine0 cpu1 core1 client1 mine1
 	[ "$measure" = challenge ] && expect=407
 	run_one() {
 		if [ "$tool" = wrk ]; then run_wrk "$1" "$auth" "$expect"; else run_go "$1" "$auth" "$measure"; fi
@@ -346,12 +349,13 @@ measure() {
 		"$work/client" pprof -admin "127.0.0.1:$PROXY_ADMIN" -seconds "$((DURATION - 1))" -out "$PPROF_DIR/$id-$tool.pprof" &
 		pprof_pid=$!
 	fi
-	read -r cpu0 core0 client0 < <(ticks)
+	read -r cpu0 core0 client0 mine0 < <(ticks)
 	line=$(run_one "$DURATION")
-	read -r cpu1 core1 client1 < <(ticks)
+	read -r cpu1 core1 client1 mine1 < <(ticks)
 	[ -n "$pprof_pid" ] && wait "$pprof_pid"
-	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\tcpu_ticks=%d\tcore_ticks=%d\tclient_core_ticks=%d\n' \
-		"$id" "$measure" "$tool" "$line" "$((cpu1 - cpu0))" "$((core1 - core0))" "$((client1 - client0))" >>"$results"
+	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\tcpu_ticks=%d\tcore_ticks=%d\tclient_core_ticks=%d\tclient_ticks=%d\n' \
+		"$id" "$measure" "$tool" "$line" "$((cpu1 - cpu0))" "$((core1 - core0))" "$((client1 - client0))" \
+		"$((mine1 - mine0 - (cpu1 - cpu0)))" >>"$results"
 	printf '  %-16s %-9s %-3s %s\n' "$id" "$measure" "$tool" "$(tr '\t' ' ' <<<"$line")"
 }
 

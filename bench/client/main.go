@@ -6,7 +6,7 @@
 //	client origin -cert FILE -ready FILE
 //	client check  -proxy HOST:PORT -get URL -connect HOST:PORT -cacert FILE [-auth MODE ...]
 //	client load   -proxy HOST:PORT (-get URL | -connect HOST:PORT) [-auth MODE ...] [-expect 200]
-//	client usage  -pid N [-cpu LIST] [-client-cpus LIST]
+//	client usage  -pid N [-cpu LIST] [-client-cpus LIST] [-tree PID]
 //	client pprof  -admin HOST:PORT -seconds N -out FILE
 //	client report -results FILE [-doc docs/benchmarks.md]
 package main
@@ -243,12 +243,20 @@ func usage(args []string) error {
 	pid := fs.Int("pid", 0, "process id")
 	cpu := fs.String("cpu", "", "CPUs whose busy ticks to print as core_ticks (comma-separated)")
 	clientCPUs := fs.String("client-cpus", "", "CPUs whose busy ticks to print as client_core_ticks (comma-separated)")
+	tree := fs.Int("tree", 0, "also print the CPU ticks of this process and its descendants, the exited ones included (tree_ticks)")
 	fs.Parse(args)
 	u, err := benchclient.ReadProcUsage("/proc", *pid)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("cpu_ticks=%d\tpeak_kib=%d\tprocesses=%d", u.CPUTicks, u.PeakKiB, u.Processes)
+	if *tree > 0 {
+		t, err := benchclient.ReadProcUsage("/proc", *tree)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\ttree_ticks=%d", t.CPUTicks)
+	}
 	for _, f := range []struct{ key, cpus string }{{"core_ticks", *cpu}, {"client_core_ticks", *clientCPUs}} {
 		if f.cpus == "" {
 			continue

@@ -73,9 +73,9 @@ func (rs *Results) Markdown() string {
 	b.WriteString("\n")
 
 	b.WriteString("Proxy CPU time per answer (user + system from `/proc/<pid>/stat`, helpers included); " +
-		"in brackets, from `/proc/stat`: how busy that kept the proxy's core, how much of it other processes took " +
-		"(above a few percent they slowed the proxy), and how busy the load generator's core was " +
-		"(near 100 % it, not the proxy, set the rate):\n\n")
+		"in brackets, from `/proc/stat`: how busy that kept the proxy's core and how much of it other processes took, " +
+		"then how busy the load generator's core was (near 100 %, it and not the proxy set the rate) " +
+		"and how much of it other processes took:\n\n")
 	b.WriteString("| Proxy | GET | CONNECT | 407 |\n|---|--:|--:|--:|\n")
 	for _, p := range rs.Proxies {
 		cells := []string{p.Label}
@@ -91,7 +91,10 @@ func (rs *Results) Markdown() string {
 			}
 			if c := rs.ClientBusy(m); c >= 0 {
 				// Ticks are sampled, so a saturated core may read 101 %.
-				cell += fmt.Sprintf(", client %.0f %%", 100*min(c, 1))
+				cell += fmt.Sprintf("; client core %.0f %%", 100*min(c, 1))
+				if o := rs.OthersOnClient(m); o >= 0 {
+					cell += fmt.Sprintf(", others %.0f %%", 100*o)
+				}
 			}
 			cells = append(cells, cell+")")
 		}

@@ -15,7 +15,7 @@ import (
 //	kind=proxy    id= label= role= auth= get_tool=   one per proxy, in table order
 //	kind=measure  id= measure= tool= requests= seconds= p50_us= p99_us=
 //	              unexpected= errors= rechallenges= reconnects= cpu_ticks=
-//	              core_ticks= client_core_ticks=
+//	              core_ticks= client_core_ticks= client_ticks=
 //	kind=memory   id= peak_kib= processes=
 //
 // role is "baseline" (the ceiling for proxy_auth), "squid" (the other
@@ -57,8 +57,9 @@ type Measurement struct {
 	// CoreTicks is how busy the proxy's core was over the run, whoever
 	// used it; 0 when the proxy had no core of its own.
 	CoreTicks int64
-	// ClientCoreTicks is how busy the load generator's cores were.
-	ClientCoreTicks int64
+	// ClientCoreTicks is how busy the load generator's cores were, and
+	// ClientTicks how much of that the load generator and origin used.
+	ClientCoreTicks, ClientTicks int64
 }
 
 // Rate is requests per second.
@@ -162,6 +163,9 @@ func (rs *Results) addRecord(f map[string]string) error {
 		if f["client_core_ticks"] != "" {
 			m.ClientCoreTicks = num("client_core_ticks")
 		}
+		if f["client_ticks"] != "" {
+			m.ClientTicks = num("client_ticks")
+		}
 		if err != nil {
 			return err
 		}
@@ -256,6 +260,16 @@ func (rs *Results) ClientBusy(m Measurement) float64 {
 	return rs.ticksToSeconds(m.ClientCoreTicks) / m.Seconds / float64(cores)
 }
 
+// OthersOnClient is the share of the load generator's cores that other
+// processes used during the run (-1 if unknown).
+func (rs *Results) OthersOnClient(m Measurement) float64 {
+	cores, err := strconv.Atoi(rs.Meta["client_cores"])
+	if m.ClientCoreTicks == 0 || m.ClientTicks == 0 || m.Seconds <= 0 || err != nil || cores < 1 {
+		return -1
+	}
+	return max(rs.ticksToSeconds(m.ClientCoreTicks-m.ClientTicks), 0) / m.Seconds / float64(cores)
+}
+
 func (rs *Results) cpuSeconds(m Measurement) float64 { return rs.ticksToSeconds(m.CPUTicks) }
 
 func (rs *Results) ticksToSeconds(ticks int64) float64 {
@@ -284,12 +298,16 @@ func (rs *Results) eachMeasurement(f func(p ProxyRow, m Measurement)) {
 }
 
 // Disturbed lists the measurements during which other processes took more
-// than a tenth of the proxy's core: their figures understate the proxy.
+// than a tenth of the proxy's core, or of the load generator's: their
+// figures say less about the proxy than they seem to.
 func (rs *Results) Disturbed() []string {
 	var out []string
 	rs.eachMeasurement(func(p ProxyRow, m Measurement) {
 		if o := rs.OthersBusy(m); o > disturbedShare {
 			out = append(out, fmt.Sprintf("%s %s (%s): other processes took %.0f %% of the proxy's core", p.Label, m.Measure, m.Tool, 100*o))
+		}
+		if o := rs.OthersOnClient(m); o > disturbedShare {
+			out = append(out, fmt.Sprintf("%s %s (%s): other processes took %.0f %% of the load generator's core", p.Label, m.Measure, m.Tool, 100*o))
 		}
 	})
 	return out
