@@ -86,14 +86,14 @@ func (rs *Results) Markdown() string {
 				continue
 			}
 			cell := fmt.Sprintf("%.1f µs (proxy %.0f %%", rs.CPUPerRequest(m), 100*rs.CoreBusy(m))
+			// Ticks are sampled, so a saturated core may read 101 %.
 			if o := rs.OthersBusy(m); o >= 0 {
-				cell += fmt.Sprintf(", others %.0f %%", 100*o)
+				cell += fmt.Sprintf(", others %.0f %%", 100*min(o, 1))
 			}
 			if c := rs.ClientBusy(m); c >= 0 {
-				// Ticks are sampled, so a saturated core may read 101 %.
 				cell += fmt.Sprintf("; client core %.0f %%", 100*min(c, 1))
 				if o := rs.OthersOnClient(m); o >= 0 {
-					cell += fmt.Sprintf(", others %.0f %%", 100*o)
+					cell += fmt.Sprintf(", others %.0f %%", 100*min(o, 1))
 				}
 			}
 			cells = append(cells, cell+")")
