@@ -1,0 +1,334 @@
+package benchclient
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The results file bench/run.sh writes has one record a line, each a
+// tab-separated list of key=value fields, the first being kind=...:
+//
+//	kind=meta     <key>=<value>...                   facts about the run
+//	kind=proxy    id= label= role= auth= get_tool=   one per proxy, in table order
+//	kind=measure  id= measure= tool= requests= seconds= p50_us= p99_us=
+//	              unexpected= errors= rechallenges= reconnects= cpu_ticks=
+//	              core_ticks= client_core_ticks= client_ticks=
+//	kind=memory   id= peak_kib= processes=
+//
+// role is "baseline" (the ceiling for proxy_auth), "squid" (the other
+// reference for ratios), "proxy_auth" (rows the goals are checked on) or
+// "other". measure is "get" (authenticated keep-alive GET), "connect" (one
+// authenticated tunnel per request) or "challenge" (no credentials, 407).
+
+// Measure names.
+const (
+	MeasureGet       = "get"
+	MeasureConnect   = "connect"
+	MeasureChallenge = "challenge"
+)
+
+// Proxy roles.
+const (
+	RoleBaseline  = "baseline"
+	RoleSquid     = "squid"
+	RoleProxyAuth = "proxy_auth"
+)
+
+// ProxyRow is one proxy under test.
+type ProxyRow struct {
+	ID, Label, Role, Auth, GetTool string
+}
+
+// Measurement is one load run against one proxy, with the proxy's CPU time
+// over the run.
+type Measurement struct {
+	ID, Measure, Tool string
+	Requests          int64
+	Seconds           float64
+	P50us, P99us      int64
+	Unexpected        int64
+	Errors            int64
+	Rechallenges      int64
+	Reconnects        int64
+	CPUTicks          int64
+	// CoreTicks is how busy the proxy's core was over the run, whoever
+	// used it; 0 when the proxy had no core of its own.
+	CoreTicks int64
+	// ClientCoreTicks is how busy the load generator's cores were, and
+	// ClientTicks how much of that the load generator and origin used.
+	ClientCoreTicks, ClientTicks int64
+}
+
+// Rate is requests per second.
+func (m Measurement) Rate() float64 {
+	if m.Seconds <= 0 {
+		return 0
+	}
+	return float64(m.Requests) / m.Seconds
+}
+
+// Memory is a proxy's peak resident memory over its whole run.
+type Memory struct {
+	PeakKiB   int64
+	Processes int
+}
+
+type measureKey struct{ id, measure, tool string }
+
+// Results is a parsed results file.
+type Results struct {
+	Meta     map[string]string
+	Proxies  []ProxyRow
+	measures map[measureKey]Measurement
+	memory   map[string]Memory
+}
+
+// ParseResults reads a results file.
+func ParseResults(r io.Reader) (*Results, error) {
+	rs := &Results{
+		Meta:     make(map[string]string),
+		measures: make(map[measureKey]Measurement),
+		memory:   make(map[string]Memory),
+	}
+	sc := bufio.NewScanner(r)
+	for lineNo := 1; sc.Scan(); lineNo++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f, err := parseFields(line)
+		if err == nil {
+			err = rs.addRecord(f)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("results line %d: %w", lineNo, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+func parseFields(line string) (map[string]string, error) {
+	f := make(map[string]string)
+	for part := range strings.SplitSeq(line, "\t") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("field %q is not key=value", part)
+		}
+		f[k] = v
+	}
+	return f, nil
+}
+
+func (rs *Results) addRecord(f map[string]string) error {
+	switch f["kind"] {
+	case "meta":
+		for k, v := range f {
+			if k != "kind" {
+				rs.Meta[k] = v
+			}
+		}
+	case "proxy":
+		p := ProxyRow{ID: f["id"], Label: f["label"], Role: f["role"], Auth: f["auth"], GetTool: f["get_tool"]}
+		if p.ID == "" || p.Label == "" {
+			return fmt.Errorf("proxy record without id or label")
+		}
+		rs.Proxies = append(rs.Proxies, p)
+	case "measure":
+		m := Measurement{ID: f["id"], Measure: f["measure"], Tool: f["tool"]}
+		var err error
+		num := func(key string) int64 {
+			n, e := strconv.ParseInt(f[key], 10, 64)
+			if e != nil && err == nil {
+				err = fmt.Errorf("%s=%q is not a number", key, f[key])
+			}
+			return n
+		}
+		m.Requests, m.P50us, m.P99us = num("requests"), num("p50_us"), num("p99_us")
+		m.Unexpected, m.Errors, m.CPUTicks = num("unexpected"), num("errors"), num("cpu_ticks")
+		if f["rechallenges"] != "" {
+			m.Rechallenges = num("rechallenges")
+		}
+		if f["reconnects"] != "" {
+			m.Reconnects = num("reconnects")
+		}
+		if f["core_ticks"] != "" {
+			m.CoreTicks = num("core_ticks")
+		}
+		if f["client_core_ticks"] != "" {
+			m.ClientCoreTicks = num("client_core_ticks")
+		}
+		if f["client_ticks"] != "" {
+			m.ClientTicks = num("client_ticks")
+		}
+		if err != nil {
+			return err
+		}
+		if m.Seconds, err = strconv.ParseFloat(f["seconds"], 64); err != nil {
+			return fmt.Errorf("seconds=%q is not a number", f["seconds"])
+		}
+		if m.ID == "" || m.Measure == "" || m.Tool == "" {
+			return fmt.Errorf("measure record without id, measure or tool")
+		}
+		rs.measures[measureKey{m.ID, m.Measure, m.Tool}] = m
+	case "memory":
+		kib, err := strconv.ParseInt(f["peak_kib"], 10, 64)
+		if err != nil {
+			return fmt.Errorf("peak_kib=%q is not a number", f["peak_kib"])
+		}
+		n, _ := strconv.Atoi(f["processes"])
+		rs.memory[f["id"]] = Memory{PeakKiB: kib, Processes: n}
+	default:
+		return fmt.Errorf("unknown kind %q", f["kind"])
+	}
+	return nil
+}
+
+// Measurement returns the run of measure against proxy id with tool.
+func (rs *Results) Measurement(id, measure, tool string) (Measurement, bool) {
+	m, ok := rs.measures[measureKey{id, measure, tool}]
+	return m, ok
+}
+
+// toolFor is the load generator whose figures stand in a proxy's row for a
+// measure: GETs use the row's own tool (wrk, or the Go client for Digest),
+// tunnels always the Go client, 407s always wrk.
+func toolFor(p ProxyRow, measure string) string {
+	switch measure {
+	case MeasureGet:
+		return p.GetTool
+	case MeasureConnect:
+		return "go"
+	}
+	return "wrk"
+}
+
+// rowMeasurement is the measurement shown in p's row.
+func (rs *Results) rowMeasurement(p ProxyRow, measure string) (Measurement, bool) {
+	return rs.Measurement(p.ID, measure, toolFor(p, measure))
+}
+
+// reference returns the measurement of the proxy with role, made with the
+// same tool as p's, so that a ratio compares like with like.
+func (rs *Results) reference(role string, p ProxyRow, measure string) (Measurement, bool) {
+	for _, q := range rs.Proxies {
+		if q.Role == role {
+			return rs.Measurement(q.ID, measure, toolFor(p, measure))
+		}
+	}
+	return Measurement{}, false
+}
+
+// CPUPerRequest is the proxy's CPU time per request in microseconds.
+func (rs *Results) CPUPerRequest(m Measurement) float64 {
+	if m.Requests == 0 {
+		return 0
+	}
+	return rs.cpuSeconds(m) * 1e6 / float64(m.Requests)
+}
+
+// CoreBusy is the share of one core the proxy used during the run.
+func (rs *Results) CoreBusy(m Measurement) float64 {
+	if m.Seconds <= 0 {
+		return 0
+	}
+	return rs.cpuSeconds(m) / m.Seconds
+}
+
+// OthersBusy is the share of the proxy's core that other processes used
+// during the run (-1 if unknown): above a few percent, they slowed the proxy.
+func (rs *Results) OthersBusy(m Measurement) float64 {
+	if m.CoreTicks == 0 || m.Seconds <= 0 {
+		return -1
+	}
+	return max(rs.ticksToSeconds(m.CoreTicks-m.CPUTicks), 0) / m.Seconds
+}
+
+// ClientBusy is how busy the load generator's cores were during the run,
+// as a share of their capacity (-1 if unknown). Near 1, the load generator
+// and the origin set the rate, not the proxy.
+func (rs *Results) ClientBusy(m Measurement) float64 {
+	cores, err := strconv.Atoi(rs.Meta["client_cores"])
+	if m.ClientCoreTicks == 0 || m.Seconds <= 0 || err != nil || cores < 1 {
+		return -1
+	}
+	return rs.ticksToSeconds(m.ClientCoreTicks) / m.Seconds / float64(cores)
+}
+
+// OthersOnClient is the share of the load generator's cores that other
+// processes used during the run (-1 if unknown).
+func (rs *Results) OthersOnClient(m Measurement) float64 {
+	cores, err := strconv.Atoi(rs.Meta["client_cores"])
+	if m.ClientCoreTicks == 0 || m.ClientTicks == 0 || m.Seconds <= 0 || err != nil || cores < 1 {
+		return -1
+	}
+	return max(rs.ticksToSeconds(m.ClientCoreTicks-m.ClientTicks), 0) / m.Seconds / float64(cores)
+}
+
+func (rs *Results) cpuSeconds(m Measurement) float64 { return rs.ticksToSeconds(m.CPUTicks) }
+
+func (rs *Results) ticksToSeconds(ticks int64) float64 {
+	tck, err := strconv.ParseFloat(rs.Meta["clk_tck"], 64)
+	if err != nil || tck <= 0 {
+		tck = 100 // USER_HZ on every Linux architecture Go supports
+	}
+	return float64(ticks) / tck
+}
+
+// disturbedShare is the share of the proxy's core that other processes may
+// take during a measure before its figures are called disturbed.
+const disturbedShare = 0.10
+
+// eachMeasurement calls f for every measurement, in table order.
+func (rs *Results) eachMeasurement(f func(p ProxyRow, m Measurement)) {
+	for _, p := range rs.Proxies {
+		for _, measure := range []string{MeasureGet, MeasureConnect, MeasureChallenge} {
+			for _, tool := range []string{"wrk", "go"} {
+				if m, ok := rs.Measurement(p.ID, measure, tool); ok {
+					f(p, m)
+				}
+			}
+		}
+	}
+}
+
+// Disturbed lists the measurements during which other processes took more
+// than a tenth of the proxy's core, or of the load generator's: their
+// figures say less about the proxy than they seem to.
+func (rs *Results) Disturbed() []string {
+	var out []string
+	rs.eachMeasurement(func(p ProxyRow, m Measurement) {
+		if o := rs.OthersBusy(m); o > disturbedShare {
+			out = append(out, fmt.Sprintf("%s %s (%s): other processes took %.0f %% of the proxy's core", p.Label, m.Measure, m.Tool, 100*o))
+		}
+		if o := rs.OthersOnClient(m); o > disturbedShare {
+			out = append(out, fmt.Sprintf("%s %s (%s): other processes took %.0f %% of the load generator's core", p.Label, m.Measure, m.Tool, 100*o))
+		}
+	})
+	return out
+}
+
+// Problems lists the measurements whose figures cannot be trusted: any
+// answer with an unexpected status, or more than one request in a thousand
+// failing below HTTP.
+func (rs *Results) Problems() []string {
+	var out []string
+	rs.eachMeasurement(func(p ProxyRow, m Measurement) {
+		name := fmt.Sprintf("%s %s (%s)", p.Label, m.Measure, m.Tool)
+		switch {
+		case m.Requests == 0:
+			out = append(out, name+": no request answered as expected")
+		case m.Unexpected > 0:
+			out = append(out, fmt.Sprintf("%s: %d answers with an unexpected status", name, m.Unexpected))
+		}
+		if m.Requests > 0 && m.Errors*1000 > m.Requests {
+			out = append(out, fmt.Sprintf("%s: %d connection errors for %d requests", name, m.Errors, m.Requests))
+		}
+	})
+	return out
+}
