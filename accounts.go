@@ -21,9 +21,10 @@ type Account struct {
 }
 
 // account is what the handler holds for one user name. It is a value type
-// so that a million of them cost one map and no pointers.
+// so that a million of them cost one map and no pointers. Digest H(A1)
+// values live apart, in the set's digestSet.
 type account struct {
-	hash string // password hash verified by Basic
+	hash string // password hash verified by Basic; "" if the user has only Digest H(A1)s
 	algo hashAlgo
 	// where the account was defined, for error messages
 	source uint16
@@ -53,6 +54,8 @@ type accountSet struct {
 	// decoy is verified instead when the user is unknown, so that an unknown
 	// user costs as much as a wrong password for a typical account.
 	decoy account
+	// digest holds the users' Digest H(A1) values (digestaccounts.go).
+	digest digestSet
 }
 
 func (s *accountSet) lookup(name string) (account, bool) {
@@ -103,7 +106,8 @@ func (b *accountSetBuilder) source(name string) uint16 {
 	return uint16(len(b.set.sources) - 1)
 }
 
-// addPassword adds an account with a password hash.
+// addPassword adds an account with a password hash. The user may already
+// have Digest H(A1) values: the two merge into one account.
 func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line int) error {
 	if err := checkUsername(user); err != nil {
 		return err
@@ -112,7 +116,7 @@ func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line i
 	if err != nil {
 		return err
 	}
-	if prev, dup := b.set.byName[user]; dup {
+	if prev, dup := b.set.byName[user]; dup && prev.hash != "" {
 		return fmt.Errorf("user %q is already defined at %s", sanitizeForLog(user), b.set.where(prev))
 	}
 	a := account{hash: hash, algo: algo, source: source, line: int32(line)}
@@ -128,6 +132,7 @@ func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line i
 }
 
 func (b *accountSetBuilder) finish() *accountSet {
+	b.set.digest.indexUserhashes()
 	return b.set
 }
 

@@ -3,6 +3,7 @@ package proxyauth
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -26,13 +27,17 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	proxy_auth [<matcher>] {
-//	    realm      <text>
-//	    user       <name> <hash>
-//	    htpasswd   <path>
-//	    hosts      <name>...
-//	    cache_ttl  <duration>|off
-//	    cache_size <n>
-//	    name       <text>
+//	    realm          <text>
+//	    user           <name> <hash>
+//	    htpasswd       <path>
+//	    htdigest       <path>
+//	    basic
+//	    digest         [<algorithm>...]
+//	    nonce_lifetime <duration>
+//	    hosts          <name>...
+//	    cache_ttl      <duration>|off
+//	    cache_size     <n>
+//	    name           <text>
 //	    watch_interval <duration>|off
 //
 //	    address_limit    off | <failures> <window> [<lockout>]
@@ -44,9 +49,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    probe_resistance [<secret_host>]
 //	}
 //
-// `user` and `htpasswd` may be repeated; `hosts` may be repeated and adds
-// names each time. The abuse defences below `watch_interval` are described in
-// unmarshalDefense.
+// `user`, `htpasswd` and `htdigest` may be repeated; `hosts` may be
+// repeated and adds names each time. `basic` and `digest` choose the
+// schemes offered, in the order written (without either, Basic alone);
+// `digest` takes SHA-256, SHA-512-256 and MD5 in order of preference. The
+// abuse defences below `watch_interval` are described in unmarshalDefense.
 func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -87,6 +94,46 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.HTPasswd = append(h.HTPasswd, path)
+
+		case "htdigest":
+			path, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.HTDigest = append(h.HTDigest, path)
+
+		case "basic":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := h.addScheme(d, SchemeConfig{Scheme: schemeBasic}); err != nil {
+				return err
+			}
+
+		case "digest":
+			names := d.RemainingArgs()
+			algos, err := parseDigestAlgorithms(names)
+			if err != nil {
+				return d.Err(err.Error())
+			}
+			c := SchemeConfig{Scheme: schemeDigest}
+			for _, a := range algos {
+				c.Algorithms = append(c.Algorithms, a.String())
+			}
+			if err := h.addScheme(d, c); err != nil {
+				return err
+			}
+
+		case "nonce_lifetime":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			lifetime, err := caddy.ParseDuration(arg)
+			if err != nil || lifetime < time.Second {
+				return d.Errf("nonce_lifetime must be a duration of at least 1s, got %q", arg)
+			}
+			h.NonceLifetime = caddy.Duration(lifetime)
 
 		case "hosts":
 			args := d.RemainingArgs()
@@ -139,6 +186,17 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized subdirective %q", d.Val())
 		}
 	}
+	return nil
+}
+
+// addScheme appends a scheme to those offered, refusing one given twice.
+func (h *ProxyAuth) addScheme(d *caddyfile.Dispenser, c SchemeConfig) error {
+	for _, prev := range h.Schemes {
+		if prev.Scheme == c.Scheme {
+			return d.Errf("%s given twice", c.Scheme)
+		}
+	}
+	h.Schemes = append(h.Schemes, c)
 	return nil
 }
 

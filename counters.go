@@ -9,13 +9,14 @@ const numOutcomes = len(outcomeNames)
 // counterCategory is the admin API counter an outcome is counted under.
 // The admin API answers "how many got in, how many sent nothing, how many
 // sent credentials that did not work"; the ways credentials fail to work
-// (malformed, unsupported scheme, unknown user, wrong password) are one
+// (malformed, unsupported scheme, unknown user, wrong password, a Digest
+// uri for another resource) are one
 // "invalid" counter there, while metrics and logs keep the detailed outcome.
 // Every other outcome (authenticated, missing, stale, locked, ...) is
 // counted under its own name.
 func (o outcome) counterCategory() string {
 	switch o {
-	case outcomeMalformed, outcomeUnsupportedScheme, outcomeUnknownUser, outcomeWrongPassword:
+	case outcomeMalformed, outcomeUnsupportedScheme, outcomeUnknownUser, outcomeWrongPassword, outcomeURIMismatch:
 		return "invalid"
 	}
 	return o.String()

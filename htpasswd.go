@@ -1,6 +1,7 @@
 package proxyauth
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -13,6 +14,22 @@ import (
 //
 // user and hash are substrings of data, so a large file costs one copy.
 func parseHTPasswd(name, data string, add func(line int, user, hash string) error) error {
+	return forEachCredentialLine(name, data, func(lineNo int, line string) error {
+		user, rest, found := strings.Cut(line, ":")
+		if !found {
+			return errors.New("no colon between user name and password hash")
+		}
+		hash, _, _ := strings.Cut(rest, ":")
+		hash = strings.TrimRight(hash, " \t")
+		return add(lineNo, user, hash)
+	})
+}
+
+// forEachCredentialLine calls fn for each line of a credential file
+// (htpasswd, htdigest) with its 1-based number, skipping blank lines and
+// `#` comments and accepting CRLF line endings. The first error stops it
+// and is returned as "name:line: message".
+func forEachCredentialLine(name, data string, fn func(lineNo int, line string) error) error {
 	for lineNo := 1; data != ""; lineNo++ {
 		var line string
 		line, data, _ = strings.Cut(data, "\n")
@@ -20,13 +37,7 @@ func parseHTPasswd(name, data string, add func(line int, user, hash string) erro
 		if strings.TrimSpace(line) == "" || line[0] == '#' {
 			continue
 		}
-		user, rest, found := strings.Cut(line, ":")
-		if !found {
-			return fmt.Errorf("%s:%d: no colon between user name and password hash", name, lineNo)
-		}
-		hash, _, _ := strings.Cut(rest, ":")
-		hash = strings.TrimRight(hash, " \t")
-		if err := add(lineNo, user, hash); err != nil {
+		if err := fn(lineNo, line); err != nil {
 			return fmt.Errorf("%s:%d: %v", name, lineNo, err)
 		}
 	}

@@ -39,7 +39,8 @@ const (
 // returned as a Caddy error so `handle_errors` can restyle it.
 type ProxyAuth struct {
 	// The protection space shown to users in the challenge, for example in a
-	// browser's password prompt. Default: "proxy".
+	// browser's password prompt. Digest H(A1) values are made for one realm:
+	// changing it invalidates them. Default: "proxy".
 	Realm string `json:"realm,omitempty"`
 
 	// Inline accounts: user names with password hashes as printed by
@@ -52,6 +53,23 @@ type ProxyAuth struct {
 	// MD5 `-m`, SHA-256 `-2`, SHA-512 `-5`, SHA-1 `-s`). Lines in formats
 	// that cannot be verified safely (crypt DES, plaintext) are errors.
 	HTPasswd []string `json:"htpasswd,omitempty"`
+
+	// Paths of Apache htdigest files: `user:realm:<MD5 hex>` lines as
+	// `htdigest` writes them, and `user:realm:SHA-256:<hex>` or
+	// `user:realm:SHA-512-256:<hex>` lines as `caddy hash-digest` prints
+	// them. Every realm must be the handler's. They give Digest its
+	// H(A1) values, merged with any password hash of the same user, and
+	// Basic verifies against them too.
+	HTDigest []string `json:"htdigest,omitempty"`
+
+	// The authentication schemes offered, in the order their challenges
+	// are sent. Default: Basic only.
+	Schemes []SchemeConfig `json:"schemes,omitempty"`
+
+	// How long a Digest nonce is accepted after it was issued; a client
+	// using an older one gets a fresh one (stale=true) and retries without
+	// asking its user. Default: 5m.
+	NonceLifetime caddy.Duration `json:"nonce_lifetime,omitempty"`
 
 	// The server's own site names. A request whose Host is one of these, whose
 	// method is not CONNECT and whose request-target is in origin-form
@@ -69,9 +87,10 @@ type ProxyAuth struct {
 	CacheSize int `json:"cache_size,omitempty"`
 
 	// A stable name for this handler: its state (cache of verified
-	// credentials, outcome counters) outlives a config reload under this
-	// name, and the admin API and metrics show the handler by it. Default:
-	// "realm:" followed by the realm.
+	// credentials, outcome counters, Digest nonce key and used nonce
+	// counts) outlives a config reload under this name, the admin API and
+	// metrics show the handler by it, and the nonce key is kept in Caddy's
+	// storage under it. Default: "realm:" followed by the realm.
 	Name string `json:"name,omitempty"`
 
 	// Limits wrong credentials per client address (as Caddy resolves it,
@@ -185,7 +204,13 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	h.provisionHashGuard()
 	h.provisionProbeResistance()
 
-	h.schemes = []scheme{newBasicScheme(h.Realm, h.verifyBasic)}
+	h.schemes, err = h.provisionSchemes(ctx, h.accounts.current())
+	if err != nil {
+		return err
+	}
+	// A reloaded credential file must satisfy the schemes too (Digest: an
+	// H(A1) for every offered algorithm), or its last good version stays.
+	h.sources.checkSet = h.checkAccounts
 
 	h.metrics, err = newHandlerMetrics(ctx, h.Name, h.schemes)
 	if err != nil {
@@ -277,10 +302,7 @@ func (h *ProxyAuth) isOwnSiteRequest(r *http.Request) bool {
 	if len(h.hosts) == 0 || r.Method == http.MethodConnect {
 		return false
 	}
-	target := r.RequestURI
-	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
-		target = orig.RequestURI
-	}
+	_, target := originalTarget(r)
 	if !strings.HasPrefix(target, "/") && target != "*" {
 		return false
 	}
@@ -330,12 +352,12 @@ func (h *ProxyAuth) challenge(w http.ResponseWriter, v verdict) error {
 }
 
 func (h *ProxyAuth) logFailure(r *http.Request, v verdict) {
-	// A request without credentials is every client's first step, and
-	// attempts refused unverified come in floods whose start is logged
-	// once, so neither is worth an info line each.
+	// A request without credentials is every client's first step, a stale
+	// nonce the routine end of one, and attempts refused unverified come in
+	// floods whose start is logged once: none is worth an info line each.
 	level := zapcore.InfoLevel
 	switch v.outcome {
-	case outcomeMissing, outcomeLocked, outcomeBusy:
+	case outcomeMissing, outcomeStale, outcomeLocked, outcomeBusy:
 		level = zapcore.DebugLevel
 	}
 	c := h.logger.Check(level, "proxy authentication failed")

@@ -23,6 +23,8 @@ const busyRetryAfter = time.Second
 //   - too_many_ips (max_ips_per_user): 403 Forbidden, since the
 //     credentials are valid and sending them again will not help
 //     (RFC 9110 §11.4);
+//   - uri_mismatch (Digest credentials for another resource): 400 Bad
+//     Request, as RFC 7616 §3.4.6 asks;
 //   - anything else: 407 with every scheme's challenge.
 //
 // Under probe resistance, every refusal but the 403 (whose client holds
@@ -45,6 +47,8 @@ func (h *ProxyAuth) refuse(w http.ResponseWriter, r *http.Request, v verdict, ne
 		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("proxy authentication busy: no password hash slot came free"))
 	case outcomeTooManyIPs:
 		return caddyhttp.Error(http.StatusForbidden, errors.New("proxy authentication refused: "+v.reason))
+	case outcomeURIMismatch:
+		return caddyhttp.Error(http.StatusBadRequest, errors.New("proxy authentication refused: "+v.reason))
 	}
 	return h.challenge(w, v)
 }

@@ -42,6 +42,16 @@ const (
 	outcomeLocked     // refused unverified: too many failures (429)
 	outcomeBusy       // not verified: no password hash slot free (503)
 	outcomeTooManyIPs // valid, but max_ips_per_user exceeded (403)
+	// outcomeStale: a Digest response that was right for a nonce that is
+	// expired or not ours; the 407 says stale=true so the client retries
+	// with the new nonce without asking its user. Routine, not a failure.
+	outcomeStale
+	// outcomeReplayed: a correct Digest response whose nonce and nonce
+	// count were used before: a replay, or a client bug.
+	outcomeReplayed
+	// outcomeURIMismatch: Digest credentials for another resource than the
+	// request's (RFC 7616 §3.4.6): 400, not 407.
+	outcomeURIMismatch
 )
 
 var outcomeNames = [...]string{
@@ -55,6 +65,9 @@ var outcomeNames = [...]string{
 	outcomeLocked:            "locked",
 	outcomeBusy:              "busy",
 	outcomeTooManyIPs:        "too_many_ips",
+	outcomeStale:             "stale",
+	outcomeReplayed:          "replayed",
+	outcomeURIMismatch:       "uri_mismatch",
 }
 
 func (o outcome) String() string {
@@ -77,11 +90,17 @@ type verdict struct {
 // what follows it (RFC 9110 §11.4: auth-scheme 1*SP ...). Go has already
 // trimmed the value's surrounding whitespace.
 func splitAuthScheme(field string) (name, rest string, ok bool) {
-	i := strings.IndexAny(field, " \t")
-	if i <= 0 {
+	i := 0
+	for i < len(field) && field[i] != ' ' && field[i] != '\t' {
+		i++ // a byte loop: IndexAny and TrimLeft build a set on every call
+	}
+	if i == 0 || i == len(field) {
 		return "", "", false
 	}
-	rest = strings.TrimLeft(field[i:], " \t")
+	rest = field[i:]
+	for rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = rest[1:]
+	}
 	if rest == "" {
 		return "", "", false
 	}
@@ -96,6 +115,12 @@ func quoteString(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 4)
+	writeQuoted(&b, s)
+	return b.String()
+}
+
+// writeQuoted writes s to b as a quoted-string.
+func writeQuoted(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
@@ -104,7 +129,6 @@ func quoteString(s string) string {
 		b.WriteByte(s[i])
 	}
 	b.WriteByte('"')
-	return b.String()
 }
 
 // checkRealm rejects realms that cannot be sent in a quoted-string.

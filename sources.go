@@ -43,6 +43,18 @@ var htpasswdKind = &sourceKind{name: "htpasswd", parse: func(b *accountSetBuilde
 	return n, err
 }}
 
+var htdigestKind = &sourceKind{name: "htdigest", parse: func(b *accountSetBuilder, src uint16, path, data string) (int, error) {
+	n := 0
+	err := parseHTDigest(path, data, func(line int, e htdigestEntry) error {
+		if err := b.addDigest(e, src, line); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
+}}
+
 // inlineKind names the accounts written in the config.
 const inlineKind = "inline"
 
@@ -55,11 +67,16 @@ const racyWindow = 2 * time.Second
 // built from them, and the reloading of files that change.
 type credentialSources struct {
 	handler string
+	realm   string // of every htdigest entry, and of Basic's H(A1) checks
 	store   *accountStore
 	logger  *zap.Logger
 	// failed is told about every version of a file that could not be
 	// loaded (for the reload-failures metric); it may be nil.
 	failed func(f *credentialFile)
+	// checkSet is what the schemes ask of every account set (Digest: an
+	// H(A1) of each offered algorithm for every account); a reloaded file
+	// whose set fails it is not taken. It may be nil.
+	checkSet func(*accountSet) error
 
 	inline       []Account // placeholders already replaced
 	inlineLoaded time.Time
@@ -114,7 +131,7 @@ type sourceStatus struct {
 // problem in any of them is an error naming the account or file and line:
 // a config does not load with a broken source.
 func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
-	c := &credentialSources{handler: h.Name, logger: h.logger}
+	c := &credentialSources{handler: h.Name, realm: h.Realm, logger: h.logger}
 	repl := caddy.NewReplacer()
 	for _, acct := range h.Accounts {
 		c.inline = append(c.inline, Account{
@@ -123,6 +140,9 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 		})
 	}
 	if err := c.addFiles(htpasswdKind, h.HTPasswd, repl); err != nil {
+		return nil, err
+	}
+	if err := c.addFiles(htdigestKind, h.HTDigest, repl); err != nil {
 		return nil, err
 	}
 	if h.WatchInterval > 0 {
@@ -165,8 +185,8 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 // nothing, if the files differ or the set cannot be built (the caller then
 // loads afresh and reports the error).
 func (c *credentialSources) takeOver(prev *credentialSources) bool {
-	if len(prev.files) != len(c.files) {
-		return false
+	if len(prev.files) != len(c.files) || prev.realm != c.realm {
+		return false // H(A1) values are checked against the realm
 	}
 	for i, f := range c.files {
 		if p := prev.files[i]; p.kind != f.kind || p.path != f.path {
@@ -226,6 +246,7 @@ func (c *credentialSources) build(changed map[*credentialFile]string) (set *acco
 		size += strings.Count(content, "\n") + 1
 	}
 	b := newSizedAccountSetBuilder(size)
+	b.set.digest.realm = c.realm
 	if len(c.inline) > 0 {
 		src := b.source(inlineSource)
 		for i, acct := range c.inline {
@@ -256,7 +277,31 @@ func (c *credentialSources) build(changed map[*credentialFile]string) (set *acco
 			counts[f] = n
 		}
 	}
-	return b.finish(), counts, nil, nil
+	set = b.finish()
+	if c.checkSet != nil {
+		if err := c.checkSet(set); err != nil {
+			return nil, nil, c.blame(changed, srcs, err), err
+		}
+	}
+	return set, counts, nil, nil
+}
+
+// blame picks the changed file to hold responsible for a set that failed
+// the schemes' check: the one defining the account the check names, else
+// any changed file (each was fine before it changed).
+func (c *credentialSources) blame(changed map[*credentialFile]string, srcs []uint16, err error) *credentialFile {
+	var failed *credentialFile
+	var ae *accountError
+	for i, f := range c.files {
+		if _, ok := changed[f]; !ok {
+			continue
+		}
+		if errors.As(err, &ae) && ae.source == srcs[i] {
+			return f
+		}
+		failed = f
+	}
+	return failed
 }
 
 // reload checks every file (reads all of them if force) and swaps in a new

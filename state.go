@@ -15,6 +15,9 @@ type handlerState struct {
 	outcomes outcomeCounts
 	limits   *limitState // failure counters, accepted addresses
 	hashes   *hashGuard  // CPU guard: slots for slow password hashes
+	// nonces is the Digest nonce key and the record of used nonce
+	// counts: clients keep their nonces across a reload.
+	nonces *nonceState
 }
 
 // Destruct implements caddy.Destructor: when the last handler of this name
@@ -30,7 +33,7 @@ func acquireState(name string) (*handlerState, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &handlerState{name: name, cache: cache, limits: newLimitState(), hashes: new(hashGuard)}, nil
+		return &handlerState{name: name, cache: cache, limits: newLimitState(), hashes: new(hashGuard), nonces: newNonceState()}, nil
 	})
 	if err != nil {
 		return nil, err

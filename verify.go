@@ -14,6 +14,11 @@ import (
 // slow hash runs under the CPU guard; a cached answer never waits for it.
 func (h *ProxyAuth) verifyPassword(user string, password []byte, accounts *accountSet) outcome {
 	acct, known := accounts.lookup(user)
+	if known && acct.hash == "" || !known && accounts.decoy.algo == hashNone && accounts.digest.byName != nil {
+		// The user has only Digest H(A1) values (or every account does):
+		// one fast hash, no cache needed.
+		return accounts.digest.verifyPassword(user, password)
+	}
 	cache := h.state.cache
 	k := cache.key(user, password)
 	if known && cache.verified(k, acct.hash) {

@@ -1,7 +1,7 @@
 package proxyauth
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,14 +11,14 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
 )
 
-// newTestHandler provisions a handler outside any server, as Caddy would.
+// newTestHandler provisions a handler outside any server, as Caddy would,
+// with Caddy storage in a temporary directory.
 func newTestHandler(t testing.TB, h *ProxyAuth) *ProxyAuth {
 	t.Helper()
 	if h.Name == "" {
 		h.Name = t.Name() // keep tests' states apart
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
+	ctx := testContext(t, t.TempDir())
 	if err := h.Provision(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +27,20 @@ func newTestHandler(t testing.TB, h *ProxyAuth) *ProxyAuth {
 	}
 	t.Cleanup(func() { _ = h.Cleanup() })
 	return h
+}
+
+// testContext is a Caddy context like a running config's, whose storage
+// is a file_system storage at dir.
+func testContext(t testing.TB, dir string) caddy.Context {
+	t.Helper()
+	storage, _ := json.Marshal(map[string]string{"module": "file_system", "root": dir})
+	base, err := caddy.ProvisionContext(&caddy.Config{StorageRaw: storage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(base)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // countingComparer counts how often each hash is compared, and can hold

@@ -42,10 +42,9 @@ PPROF_DIR=${BENCH_PPROF_DIR:-}
 PROXIES=(
 	"caddy-none|Caddy, no authentication (baseline)|baseline|none|wrk|start_caddy"
 	"caddy-basic|Caddy + proxy_auth Basic|proxy_auth|basic|wrk|start_caddy"
-	# Digest needs issue 3 (proxy_auth's digest and htdigest directives).
-	# wrk cannot answer Digest challenges, so its GETs go through the Go
-	# client, and the baseline and Squid are measured with it too.
-	# "caddy-digest|Caddy + proxy_auth Digest (SHA-256)|proxy_auth|digest|go|start_caddy"
+	# wrk cannot answer Digest challenges, so this row's GETs go through the
+	# Go client, and the baseline and Squid are measured with it too.
+	"caddy-digest|Caddy + proxy_auth Digest (SHA-256)|proxy_auth|digest|go|start_caddy"
 	"squid-basic|Squid + basic_ncsa_auth|squid|basic|wrk|start_squid"
 	"tinyproxy-basic|tinyproxy + BasicAuth|other|basic|wrk|start_tinyproxy"
 )
