@@ -132,6 +132,23 @@ func startCaddyWithGlobals(t *testing.T, globals, body string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	drainStaleAccept(t)
+}
+
+// drainStaleAccept opens and closes one connection to the proxy port after
+// a config load. Caddy hands the listening socket from the old server to
+// the new one; if the old server's accept loop was between its "closed?"
+// check and the accept call when the new config took over, it stays
+// blocked in accept and takes the next connection, which it then drops.
+// That loop exits after one more accept, so an empty connection, which no
+// handler ever sees, spends it before the test's own connections.
+func drainStaleAccept(t *testing.T) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", testProxyAddr, 5*time.Second)
+	if err != nil {
+		return // nothing listens on the proxy port in this config
+	}
+	conn.Close()
 }
 
 func caddyGlobals(extra string) string {
