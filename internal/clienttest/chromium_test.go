@@ -13,9 +13,11 @@ import (
 
 // TestChromium loads the origin's page twice in Debian's headless Chromium
 // with the proxy and its credentials configured. Chromium sends the first
-// request without credentials, answers the 407 itself, and sends Basic up
-// front from then on: one 407 for two page loads. Each case leaves a
-// screenshot of the proxied page in test-artifacts/ at the repository root.
+// request without credentials, answers the 407 itself, and sends its
+// credentials up front from then on: one 407 for two page loads, with Basic
+// and with Digest (the same nonce, next count). Offered both, it takes
+// Digest. Each case leaves a screenshot of the proxied page in
+// test-artifacts/ at the repository root.
 func TestChromium(t *testing.T) {
 	node := requireNodeModules(t, "playwright-core")
 	chromium := "/usr/bin/chromium"
@@ -40,6 +42,24 @@ func TestChromium(t *testing.T) {
 		// 407 it cancels, and Chromium shows its error page for the
 		// empty 407.
 		{name: "wrong password", password: "wrong", wantErr: "ERR_HTTP_RESPONSE_CODE_FAILURE", saw: proxySaw{challenges: 2, wrong: 1}},
+
+		{name: "Digest", offer: []string{"digest"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		{name: "Digest tunnel", offer: []string{"digest"}, tls: true, want: 200,
+			saw: proxySaw{challenges: 1, maxChallenges: 8, passed: "CONNECT", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "authority"}}},
+		{name: "Digest or Basic", offer: []string{"digest", "basic"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		{name: "Basic or Digest tunnel", offer: []string{"basic", "digest"}, tls: true, want: 200,
+			saw: proxySaw{challenges: 1, maxChallenges: 8, passed: "CONNECT", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "authority"}}},
+		// Of several Digest challenges Chromium answers the first it knows:
+		// MD5 and SHA-256, not SHA-512-256.
+		{name: "Digest MD5 SHA-256", offer: []string{"digest MD5 SHA-256"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "MD5", userhash: true, uri: "path"}}},
+		{name: "Digest SHA-512-256 SHA-256", offer: []string{"digest SHA-512-256 SHA-256"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		{name: "Digest SHA-512-256", offer: []string{"digest SHA-512-256"}, wantErr: "ERR_HTTP_RESPONSE_CODE_FAILURE", saw: proxySaw{challenges: 1}},
+		{name: "Digest wrong password", offer: []string{"digest"}, password: "wrong", wantErr: "ERR_HTTP_RESPONSE_CODE_FAILURE",
+			saw: proxySaw{challenges: 2, wrong: 1, digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			shot := filepath.Join(artifacts, casePath(t)[1:]+".png")

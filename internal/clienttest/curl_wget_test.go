@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// TestCurl: with --proxy-user alone curl sends Basic up front; with
+// --proxy-digest or --proxy-anyauth it waits for the 407 and answers it,
+// preferring Digest.
 func TestCurl(t *testing.T) {
 	curl := requireTool(t, "curl", "the Debian package curl")
 	for _, tc := range []clientCase{
@@ -22,6 +25,31 @@ func TestCurl(t *testing.T) {
 		{name: "--proxy-anyauth tunnel", args: []string{"--proxy-anyauth", "--proxy-user"}, tls: true, want: 200, saw: proxySaw{challenges: 1, passed: "CONNECT"}},
 		{name: "wrong password", args: []string{"--proxy-user"}, password: "wrong", want: 407, saw: proxySaw{challenges: 1, wrong: 1}},
 		{name: "wrong password tunnel", args: []string{"--proxy-user"}, tls: true, password: "wrong", want: 407, saw: proxySaw{challenges: 1, wrong: 1}},
+
+		// Digest: --proxy-digest sends nothing first and answers the first
+		// Digest challenge, SHA-256 in proxy_auth's default order, with the
+		// hashed user name the challenge allows.
+		{name: "Digest --proxy-digest", args: []string{"--proxy-digest", "--proxy-user"}, offer: []string{"digest"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		{name: "Digest --proxy-digest tunnel", args: []string{"--proxy-digest", "--proxy-user"}, offer: []string{"digest"}, tls: true, want: 200,
+			saw: proxySaw{challenges: 1, passed: "CONNECT", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "authority"}}},
+		{name: "Digest MD5 --proxy-digest", args: []string{"--proxy-digest", "--proxy-user"}, offer: []string{"digest MD5"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "MD5", userhash: true, uri: "path"}}},
+		// Of several Digest challenges, curl answers the first.
+		{name: "Digest MD5 SHA-256 --proxy-digest", args: []string{"--proxy-digest", "--proxy-user"}, offer: []string{"digest MD5 SHA-256"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "MD5", userhash: true, uri: "path"}}},
+		// Offered both, --proxy-anyauth picks Digest, whichever comes first.
+		{name: "Digest or Basic --proxy-anyauth", args: []string{"--proxy-anyauth", "--proxy-user"}, offer: []string{"digest", "basic"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		{name: "Digest or Basic --proxy-anyauth tunnel", args: []string{"--proxy-anyauth", "--proxy-user"}, offer: []string{"digest", "basic"}, tls: true, want: 200,
+			saw: proxySaw{challenges: 1, passed: "CONNECT", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "authority"}}},
+		{name: "Basic or Digest --proxy-anyauth", args: []string{"--proxy-anyauth", "--proxy-user"}, offer: []string{"basic", "digest"}, want: 200,
+			saw: proxySaw{challenges: 1, passed: "GET", scheme: "Digest", digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
+		// Plain --proxy-user sends Basic up front and does not try Digest
+		// after the 407.
+		{name: "Digest proxy, --proxy-user", args: []string{"--proxy-user"}, offer: []string{"digest"}, want: 407, saw: proxySaw{challenges: 1, unsupported: 1}},
+		{name: "Digest wrong password", args: []string{"--proxy-digest", "--proxy-user"}, offer: []string{"digest"}, password: "wrong", want: 407,
+			saw: proxySaw{challenges: 2, wrong: 1, digest: &digestAnswer{algorithm: "SHA-256", userhash: true, uri: "path"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runCase(t, tc, func(p *proxy, tg target) reply {
@@ -55,6 +83,7 @@ func TestCurl(t *testing.T) {
 	}
 }
 
+// TestWget: wget sends Basic up front and knows no other proxy scheme.
 func TestWget(t *testing.T) {
 	wget := requireTool(t, "wget", "the Debian package wget")
 	for _, tc := range []clientCase{
@@ -64,6 +93,9 @@ func TestWget(t *testing.T) {
 		{name: "--proxy-user tunnel", tls: true, want: 200, saw: proxySaw{challenges: 0, passed: "CONNECT"}},
 		{name: "wrong password", password: "wrong", want: 407, saw: proxySaw{challenges: 1, wrong: 1}},
 		{name: "wrong password tunnel", tls: true, password: "wrong", want: 407, saw: proxySaw{challenges: 1, wrong: 1}},
+		// A Digest-only proxy gets the Basic credentials and answers 407;
+		// wget does not answer its Digest challenges.
+		{name: "Digest proxy", offer: []string{"digest"}, want: 407, saw: proxySaw{challenges: 1, unsupported: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runCase(t, tc, func(p *proxy, tg target) reply {

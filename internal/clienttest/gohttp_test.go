@@ -28,6 +28,9 @@ func TestGoNetHTTP(t *testing.T) {
 		{name: "wrong password", args: []string{"url"}, password: "wrong", want: 407, saw: proxySaw{challenges: 1, wrong: 1}},
 		// A refused CONNECT is an error from Get, not a response.
 		{name: "wrong password tunnel", args: []string{"url"}, tls: true, password: "wrong", wantErr: "Proxy Authentication Required", saw: proxySaw{challenges: 1, wrong: 1}},
+		// A Digest-only proxy refuses the Basic credentials from the URL; the
+		// 407 with its Digest challenges is the response.
+		{name: "Digest proxy", args: []string{"url"}, offer: []string{"digest"}, want: 407, saw: proxySaw{challenges: 1, unsupported: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runCase(t, tc, func(p *proxy, tg target) reply {

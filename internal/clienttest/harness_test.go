@@ -7,6 +7,7 @@ package clienttest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -88,9 +89,8 @@ func goTool() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// basicBlock is the body of a proxy_auth block with the test account. A
-// scheme directive added to it (digest, once it exists) is all a row needs
-// to be run against another scheme.
+// basicBlock is the body of a proxy_auth block with the test account as a
+// bcrypt hash: Basic, proxy_auth's default scheme, and nothing else.
 func basicBlock(t *testing.T) string {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
@@ -100,9 +100,56 @@ func basicBlock(t *testing.T) string {
 	return fmt.Sprintf("realm %q\nuser %s %s", testRealm, testUser, hash)
 }
 
-// proxy is one cmd/caddy process listening on a free loopback port.
+// authBlock is the proxy_auth block of a case: the realm, the test
+// account and the lines in offer, as written in a Caddyfile: the schemes
+// offered, in order ("digest SHA-256 MD5", "basic"), and any other
+// subdirective. When a digest line is among them, the account is an
+// htdigest file alone, which Basic checks too; otherwise it is basicBlock's.
+func authBlock(t *testing.T, offer []string) string {
+	t.Helper()
+	lines := strings.Join(offer, "\n")
+	if !slices.ContainsFunc(offer, func(l string) bool { return strings.HasPrefix(l, "digest") }) {
+		return basicBlock(t) + "\n" + lines
+	}
+	return fmt.Sprintf("realm %q\nhtdigest %s\n%s", testRealm, digestFile(t), lines)
+}
+
+// digestFile writes the test account's htdigest file as docs/digest.md
+// tells an administrator to: Apache's htdigest creates it with the MD5
+// line, and `caddy hash-digest` appends the SHA-256 and SHA-512-256 lines.
+func digestFile(t *testing.T) string {
+	t.Helper()
+	htdigest := requireTool(t, "htdigest", "the Debian package apache2-utils")
+	path := filepath.Join(t.TempDir(), "proxy.htdigest")
+	// htdigest asks for the password twice.
+	if _, stderr, err := runInput(t, 30*time.Second, testPassword+"\n"+testPassword+"\n", htdigest, "-c", path, testRealm, testUser); err != nil {
+		t.Fatalf("htdigest: %v: %s", err, stderr)
+	}
+	lines, stderr, err := runInput(t, 30*time.Second, testPassword+"\n", caddyBin, "hash-digest", "--user", testUser, "--realm", testRealm, "--algorithm", "SHA-256,SHA-512-256")
+	if err != nil {
+		t.Fatalf("caddy hash-digest: %v: %s", err, stderr)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(lines)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if got := strings.Count(string(data), testUser+":"+testRealm+":"); got != 3 {
+		t.Fatalf("%s has %d lines for %s, want 3 (MD5, SHA-256, SHA-512-256):\n%s", path, got, testUser, data)
+	}
+	return path
+}
+
+// proxy is one cmd/caddy process listening on a free loopback port, and
+// the tap clients reach it through.
 type proxy struct {
-	addr      string // 127.0.0.1:port
+	addr      string // 127.0.0.1:port of the tap, where clients connect
+	listen    string // 127.0.0.1:port of cmd/caddy
+	tap       *tap
 	accessLog string
 	serverLog string
 	cmd       *exec.Cmd
@@ -123,6 +170,8 @@ func startProxy(t *testing.T, authBlock string) *proxy {
 	for range 3 {
 		p, err := launchProxy(t, authBlock)
 		if err == nil {
+			p.tap = startTap(t, p.listen)
+			p.addr = p.tap.addr()
 			t.Cleanup(func() { p.stop(t) })
 			return p
 		}
@@ -135,12 +184,12 @@ func startProxy(t *testing.T, authBlock string) *proxy {
 func launchProxy(t *testing.T, authBlock string) (*proxy, error) {
 	dir := t.TempDir()
 	p := &proxy{
-		addr:      fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		listen:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		accessLog: filepath.Join(dir, "access.log"),
 		serverLog: filepath.Join(dir, "caddy.log"),
 		exited:    make(chan struct{}),
 	}
-	_, port, _ := net.SplitHostPort(p.addr)
+	_, port, _ := net.SplitHostPort(p.listen)
 	caddyfile := fmt.Sprintf(`{
 	admin off
 	persist_config off
@@ -190,14 +239,14 @@ http://:%s {
 			return nil, fmt.Errorf("cmd/caddy exited at start: %s\n%s\n%s", p.cmd.ProcessState, output.String(), serverLog)
 		default:
 		}
-		if conn, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
+		if conn, err := net.DialTimeout("tcp", p.listen, time.Second); err == nil {
 			conn.Close()
 			return p, nil
 		}
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
-	return nil, fmt.Errorf("cmd/caddy did not listen on %s within 15s:\n%s", p.addr, output.String())
+	return nil, fmt.Errorf("cmd/caddy did not listen on %s within 15s:\n%s", p.listen, output.String())
 }
 
 // stop ends the proxy gracefully, so that every access log line is
@@ -211,6 +260,9 @@ func (p *proxy) stop(t *testing.T) {
 			t.Errorf("cmd/caddy did not stop within 10s of SIGINT; killing it")
 			_ = p.cmd.Process.Kill()
 			<-p.exited
+		}
+		if p.tap != nil {
+			p.tap.close()
 		}
 	})
 }
@@ -287,21 +339,38 @@ type proxySaw struct {
 	// wrong is how many of the 407s answered wrong credentials rather than
 	// none: what a failed-attempt limit counts.
 	wrong int
+	// unsupported is how many of the 407s answered credentials of a scheme
+	// the proxy does not offer (Basic sent to a Digest-only proxy). Like
+	// malformed credentials, they are not counted as failed attempts.
+	unsupported int
+	// locked is how many requests the failed-attempt limit refused with
+	// 429 once the client had too many wrong attempts.
+	locked int
 	// passed is the method of the requests the proxy let through for the
 	// test user: "GET" (absolute-form) or "CONNECT"; "" when none.
 	passed string
+	// scheme is the scheme proxy_auth's log names for every request it let
+	// through: "Basic" when empty.
+	scheme string
+	// digest, when set, is what every Digest answer the client sent shows
+	// (read at the tap); when nil the client may send no Digest answer.
+	digest *digestAnswer
 }
 
-// checkProxySaw stops the proxy and compares its logs with want. Every
-// case also checks that the logs hold no credentials.
-func (p *proxy) checkProxySaw(t *testing.T, want proxySaw) {
+// checkProxySaw stops the proxy and compares its logs, and what the client
+// sent it for origin (host:port), with want. Every case also checks that
+// the logs hold no credentials.
+func (p *proxy) checkProxySaw(t *testing.T, want proxySaw, origin string) {
 	t.Helper()
 	entries := p.entries(t)
-	var challenges int
+	var challenges, tooMany int
 	var passed []string
 	for _, e := range entries {
-		if e.Status == http.StatusProxyAuthRequired {
+		switch e.Status {
+		case http.StatusProxyAuthRequired:
 			challenges++
+		case http.StatusTooManyRequests:
+			tooMany++
 		}
 		if e.UserID == testUser {
 			passed = append(passed, e.Request.Method)
@@ -314,15 +383,39 @@ func (p *proxy) checkProxySaw(t *testing.T, want proxySaw) {
 		}
 		t.Errorf("the proxy sent %d 407s, want %s; access log:\n%s", challenges, wantText, formatEntries(entries))
 	}
-	if wrong := p.failedAttempts(t); wrong != want.wrong {
-		t.Errorf("%d of the 407s answered wrong credentials, want %d; access log:\n%s", wrong, want.wrong, formatEntries(entries))
-	}
 	switch {
 	case want.passed == "" && len(passed) > 0:
 		t.Errorf("the proxy let %v through for %s, want nothing; access log:\n%s", passed, testUser, formatEntries(entries))
 	case want.passed != "" && (len(passed) == 0 || slices.ContainsFunc(passed, func(m string) bool { return m != want.passed })):
 		t.Errorf("the proxy let %v through for %s, want only %s; access log:\n%s", passed, testUser, want.passed, formatEntries(entries))
 	}
+
+	auth := p.authLog(t)
+	t.Logf("the proxy sent %d 407s and let %d requests through; proxy_auth's refusals %v", challenges, len(passed), auth.outcomes)
+	if wrong := auth.outcomes["wrong_password"] + auth.outcomes["unknown_user"]; wrong != want.wrong {
+		t.Errorf("%d of the 407s answered wrong credentials, want %d; proxy_auth's outcomes %v", wrong, want.wrong, auth.outcomes)
+	}
+	if n := auth.outcomes["unsupported_scheme"]; n != want.unsupported {
+		t.Errorf("%d of the 407s answered a scheme not offered, want %d; proxy_auth's outcomes %v", n, want.unsupported, auth.outcomes)
+	}
+	if n := auth.outcomes["locked"]; n != want.locked || n != tooMany {
+		t.Errorf("%d requests locked out (%d 429s in the access log), want %d; proxy_auth's outcomes %v", n, tooMany, want.locked, auth.outcomes)
+	}
+	for outcome, n := range auth.outcomes {
+		switch outcome {
+		case "missing", "wrong_password", "unknown_user", "unsupported_scheme", "locked":
+		default:
+			t.Errorf("proxy_auth refused %d requests with outcome %s, want none; outcomes %v", n, outcome, auth.outcomes)
+		}
+	}
+	wantScheme := cmp.Or(want.scheme, "Basic")
+	if slices.ContainsFunc(auth.schemes, func(s string) bool { return s != wantScheme }) {
+		t.Errorf("proxy_auth let requests through with the schemes %v, want only %s", auth.schemes, wantScheme)
+	}
+	if len(auth.schemes) != len(passed) {
+		t.Errorf("proxy_auth logged %d successes, the access log %d requests let through", len(auth.schemes), len(passed))
+	}
+	checkDigestAnswers(t, p.tap.requests(), origin, want.digest)
 
 	for _, log := range []string{p.accessLog, p.serverLog} {
 		data, _ := os.ReadFile(log)
@@ -334,26 +427,39 @@ func (p *proxy) checkProxySaw(t *testing.T, want proxySaw) {
 	}
 }
 
-// failedAttempts counts the requests proxy_auth turned away for credentials
-// that were there but wrong, from its "proxy authentication failed" log
-// lines; requests without credentials are logged with outcome "missing".
-func (p *proxy) failedAttempts(t *testing.T) int {
+// authOutcomes is what proxy_auth's own log lines say it did.
+type authOutcomes struct {
+	outcomes map[string]int // of the "proxy authentication failed" lines
+	schemes  []string       // of the "proxy authentication succeeded" lines
+}
+
+// authLog reads proxy_auth's log lines from the server log: the outcome of
+// every refused request ("missing" for none, "wrong_password", ...) and
+// the scheme of every accepted one.
+func (p *proxy) authLog(t *testing.T) authOutcomes {
 	t.Helper()
 	data, err := os.ReadFile(p.serverLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n int
+	got := authOutcomes{outcomes: map[string]int{}}
 	for line := range strings.SplitSeq(string(data), "\n") {
 		var e struct {
 			Msg     string `json:"msg"`
 			Outcome string `json:"outcome"`
+			Scheme  string `json:"scheme"`
 		}
-		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "proxy authentication failed" && e.Outcome != "missing" {
-			n++
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		switch e.Msg {
+		case "proxy authentication failed":
+			got.outcomes[e.Outcome]++
+		case "proxy authentication succeeded":
+			got.schemes = append(got.schemes, e.Scheme)
 		}
 	}
-	return n
+	return got
 }
 
 func formatEntries(entries []logEntry) string {
@@ -541,12 +647,19 @@ func cleanEnv() []string {
 // client that hangs on a reply fails the test instead of stalling it.
 func run(t *testing.T, timeout time.Duration, name string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runInput(t, timeout, "", name, args...)
+}
+
+// runInput is run with stdin as the program's standard input.
+func runInput(t *testing.T, timeout time.Duration, stdin, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(cleanEnv(), "HOME="+t.TempDir())
 	cmd.Dir = t.TempDir()
 	cmd.WaitDelay = 5 * time.Second
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &errOut
@@ -596,6 +709,7 @@ func requireNodeModules(t *testing.T, packages ...string) string {
 type clientCase struct {
 	name     string
 	args     []string // the client's own options for this case
+	offer    []string // the proxy's scheme lines and other settings (authBlock); nil for Basic alone
 	tls      bool     // target an HTTPS origin, through a CONNECT tunnel
 	password string   // "" for the right one
 	want     int      // final status the client reports; 0 when it reports an error instead
@@ -627,12 +741,12 @@ type reply struct {
 	err    string
 }
 
-// runCase starts a proxy and an origin (HTTPS when tc.tls), lets fetch run
-// the client, and checks the client's answer, what reached the origin, and
-// the proxy's access log.
+// runCase starts a proxy offering tc.offer and an origin (HTTPS when
+// tc.tls), lets fetch run the client, and checks the client's answer, what
+// reached the origin, and the proxy's logs.
 func runCase(t *testing.T, tc clientCase, fetch func(p *proxy, tg target) reply) {
 	t.Helper()
-	p := startProxy(t, basicBlock(t))
+	p := startProxy(t, authBlock(t, tc.offer))
 	o := newOrigin(t, tc.tls)
 	tg := target{password: tc.password, origin: o}
 	if tg.password == "" {
@@ -666,5 +780,5 @@ func runCase(t *testing.T, tc clientCase, fetch func(p *proxy, tg target) reply)
 	} else {
 		o.checkNotReached(t)
 	}
-	p.checkProxySaw(t, tc.saw)
+	p.checkProxySaw(t, tc.saw, o.srv.Listener.Addr().String())
 }

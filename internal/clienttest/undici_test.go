@@ -17,6 +17,9 @@ func TestNodeUndici(t *testing.T) {
 		{name: "token proxyTunnel false", args: []string{"token-no-tunnel"}, want: 200, saw: proxySaw{challenges: 0, passed: "GET"}},
 		{name: "wrong password", args: []string{"token"}, password: "wrong", wantErr: "Proxy response (407)", saw: proxySaw{challenges: 1, wrong: 1}},
 		{name: "wrong password proxyTunnel false", args: []string{"token-no-tunnel"}, password: "wrong", wantErr: "Proxy Authentication Required (407)", saw: proxySaw{challenges: 1, wrong: 1}},
+		// The Basic token is refused by a Digest-only proxy, and undici
+		// cannot answer its Digest challenges.
+		{name: "Digest proxy", args: []string{"token"}, offer: []string{"digest"}, wantErr: "Proxy response (407)", saw: proxySaw{challenges: 1, unsupported: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runCase(t, tc, func(p *proxy, tg target) reply {

@@ -26,41 +26,65 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 public class JavaHttpClient {
-    public static void main(String[] args) throws Exception {
-        String mode = args[0];
-        URI proxy = URI.create(args[1]);
-        String user = args[2];
-        char[] password = args[3].toCharArray();
-        String cafile = args[4];
-        URI url = URI.create(args[5]);
-
+    public static void main(String[] argv) throws Exception {
+        Args args = new Args(argv);
         HttpClient.Builder builder = HttpClient.newBuilder()
-                .proxy(ProxySelector.of(new InetSocketAddress(proxy.getHost(), proxy.getPort())))
+                .proxy(ProxySelector.of(args.proxyAddress()))
                 .connectTimeout(Duration.ofSeconds(20));
-        if (mode.equals("authenticator")) {
-            builder.authenticator(new Authenticator() {
-                @Override
-                protected PasswordAuthentication getPasswordAuthentication() {
-                    if (getRequestorType() != RequestorType.PROXY) {
-                        return null;
-                    }
-                    return new PasswordAuthentication(user, password);
-                }
-            });
+        if (args.mode.equals("authenticator")) {
+            builder.authenticator(proxyAuthenticator(args.user, args.password));
         } else {
-            throw new IllegalArgumentException("unknown mode " + mode);
+            throw new IllegalArgumentException("unknown mode " + args.mode);
         }
-        if (!cafile.equals("-")) {
-            builder.sslContext(trusting(cafile));
+        if (!args.cafile.equals("-")) {
+            builder.sslContext(trusting(args.cafile));
         }
 
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(20)).build();
+        HttpRequest request = HttpRequest.newBuilder(args.url).timeout(Duration.ofSeconds(20)).build();
         try {
             HttpResponse<String> resp = builder.build().send(request, HttpResponse.BodyHandlers.ofString());
             System.out.println("{\"status\":" + resp.statusCode() + ",\"body\":" + json(resp.body()) + "}");
         } catch (IOException e) {
             System.out.println("{\"error\":" + json(e.getClass().getSimpleName() + ": " + e.getMessage()) + "}");
         }
+    }
+
+    // Args is the command line of both Java clients:
+    // MODE PROXY USER PASSWORD CAFILE URL.
+    static final class Args {
+        final String mode;
+        final URI proxy;
+        final String user;
+        final char[] password;
+        final String cafile;
+        final URI url;
+
+        Args(String[] argv) {
+            mode = argv[0];
+            proxy = URI.create(argv[1]);
+            user = argv[2];
+            password = argv[3].toCharArray();
+            cafile = argv[4];
+            url = URI.create(argv[5]);
+        }
+
+        InetSocketAddress proxyAddress() {
+            return new InetSocketAddress(proxy.getHost(), proxy.getPort());
+        }
+    }
+
+    // proxyAuthenticator gives the credentials to the proxy's challenges
+    // only.
+    static Authenticator proxyAuthenticator(String user, char[] password) {
+        return new Authenticator() {
+            @Override
+            protected PasswordAuthentication getPasswordAuthentication() {
+                if (getRequestorType() != RequestorType.PROXY) {
+                    return null;
+                }
+                return new PasswordAuthentication(user, password);
+            }
+        };
     }
 
     // trusting is a TLS context that trusts exactly the certificates in pemFile.

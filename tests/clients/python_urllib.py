@@ -4,11 +4,13 @@ Usage:
 
     python_urllib.py MODE PROXY USER PASSWORD CAFILE URL
 
-MODE is how the credentials are given: "basic-handler" registers them with a
-ProxyBasicAuthHandler, which answers a 407 challenge; "url" puts them in the
-proxy URL given to ProxyHandler, which sends them up front. CAFILE is the
-origin certificate to trust, or "-". Prints one JSON line: the final status
-and body, or the error.
+MODE is how the credentials are given: "basic-handler" registers them for
+the proxy URL with a ProxyBasicAuthHandler, which answers a 407 challenge;
+"digest-handler" does the same with a ProxyDigestAuthHandler, and
+"digest-handler-target" registers them for the target URL instead, where the
+Digest handler looks them up; "url" puts them in the proxy URL given to
+ProxyHandler, which sends them up front. CAFILE is the origin certificate to
+trust, or "-". Prints one JSON line: the final status and body, or the error.
 """
 
 import json
@@ -18,8 +20,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# mode: (handler, register the credentials for the target URL rather than
+# the proxy's)
 HANDLERS = {
-    "basic-handler": urllib.request.ProxyBasicAuthHandler,
+    "basic-handler": (urllib.request.ProxyBasicAuthHandler, False),
+    "digest-handler": (urllib.request.ProxyDigestAuthHandler, False),
+    "digest-handler-target": (urllib.request.ProxyDigestAuthHandler, True),
 }
 
 
@@ -28,9 +34,10 @@ def main():
     context = ssl.create_default_context(cafile=cafile if cafile != "-" else None)
     handlers = [urllib.request.HTTPSHandler(context=context)]
     if mode in HANDLERS:
+        handler, for_target = HANDLERS[mode]
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-        passwords.add_password(None, proxy, user, password)
-        handlers.append(HANDLERS[mode](passwords))
+        passwords.add_password(None, url if for_target else proxy, user, password)
+        handlers.append(handler(passwords))
     elif mode == "url":
         parts = urllib.parse.urlsplit(proxy)
         userinfo = urllib.parse.quote(user, safe="") + ":" + urllib.parse.quote(password, safe="")
@@ -44,8 +51,13 @@ def main():
             body = resp.read().decode("utf-8")
             print(json.dumps({"status": resp.status, "body": body}))
     except urllib.error.HTTPError as e:
-        print(json.dumps({"status": e.code, "body": e.read().decode("utf-8", "replace")}))
-    except (urllib.error.URLError, OSError) as e:
+        # The Digest handler's own "digest auth failed" error has no
+        # response behind it; its read() gives a str.
+        body = e.read()
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        print(json.dumps({"status": e.code, "body": body}))
+    except Exception as e:  # what urllib raises is part of the result
         print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
 
 
