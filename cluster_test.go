@@ -75,7 +75,7 @@ func TestHashDigestCommand(t *testing.T) {
 	}
 
 	out, err = hashDigest("pw\r\n", "--user", "dave")
-	if err != nil || !regexp.MustCompile(`^dave:proxy:SHA-256:[0-9a-f]{64}\ndave:proxy:SHA-512-256:[0-9a-f]{64}\n$`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`^dave:proxy:SHA-256:[0-9a-f]{64}\n$`).MatchString(out) {
 		t.Errorf("defaults: %q, %v", out, err)
 	}
 	if out, _ := hashDigest("pw\n", "--user", "dave", "--algorithm", "all"); strings.Count(out, "\n") != 3 {
