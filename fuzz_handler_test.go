@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,7 +108,7 @@ func FuzzProxyAuthorization(f *testing.F) {
 			if seen != nil && seen.Header[proxyAuthorization] != nil {
 				t.Fatalf("%s: the next handler saw Proxy-Authorization", h.Name)
 			}
-			disguised := seen != nil && (seen.Method != http.MethodConnect && seen.URL.Host == "" && seen.URL.Scheme == "" && normalizeHost(seen.Host) == "site.test")
+			disguised := seen != nil && (seen.Method != http.MethodConnect && seen.URL.Host == "" && seen.URL.Scheme == "" && seen.Host == "site.test")
 			switch {
 			case h == plain && seen != nil && !valid:
 				t.Fatalf("plain: %q passed on without valid credentials", fields)
@@ -125,7 +126,7 @@ func FuzzProxyAuthorization(f *testing.F) {
 				}
 				allowed := map[int]bool{http.StatusProxyAuthRequired: true}
 				if h == guarded {
-					allowed = map[int]bool{407: true, 429: true, 503: true, 403: true, 404: wasConnect && normalizeHost(wasHost) == "secret.test"}
+					allowed = map[int]bool{407: true, 429: true, 503: true, 403: true, 404: wasConnect && hostIs(wasHost, "secret.test")}
 				}
 				if !allowed[he.StatusCode] {
 					t.Fatalf("%s: status %d for %q", h.Name, he.StatusCode, fields)
@@ -153,4 +154,13 @@ func fuzzRequest(connect bool, host, ip string, fields []string) *http.Request {
 	ctx := context.WithValue(context.Background(), caddy.ReplacerCtxKey, caddy.NewReplacer())
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: ip})
 	return r.WithContext(ctx)
+}
+
+// hostIs reports whether a Host value names name, as Caddy's host matcher
+// compares them: without port or brackets, in any case.
+func hostIs(host, name string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.EqualFold(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), name)
 }

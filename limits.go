@@ -263,22 +263,23 @@ func (l *limiter) userRefused(addr uint64, user string, now int64) int64 {
 // to reject and guess nothing, and counting them would let one broken
 // client lock out every user behind its address.
 func (l *limiter) settle(r *http.Request, addr uint64, v verdict) verdict {
+	if v.user == "" {
+		return v // nothing was judged: missing, malformed, unsupported scheme
+	}
+	now := l.state.now()
+	// During a user name's cool-down every attempt for it from an address
+	// not exempt gets the same 429, whatever its credentials were worth
+	// (right, wrong, or right with a stale Digest nonce), so the answer is
+	// no oracle; and it counts against the address, so guessing on goes
+	// on to lock the address out.
+	if v.outcome == outcomeLocked || l.userRefused(addr, v.user, now) != 0 {
+		l.countAddressFailure(r, addr, now)
+		return verdict{outcome: outcomeLocked, scheme: v.scheme, user: v.user, reason: "user name in cool-down"}
+	}
 	switch v.outcome {
 	case outcomeWrongPassword, outcomeUnknownUser:
-		now := l.state.now()
-		if l.userRefused(addr, v.user, now) != 0 {
-			return verdict{outcome: outcomeLocked, scheme: v.scheme, user: v.user, reason: "user name in cool-down"}
-		}
 		l.countFailure(r, addr, v.user, now)
-	case outcomeLocked:
-		if v.reason == "" {
-			v.reason = "user name in cool-down"
-		}
 	case outcomeAuthenticated:
-		now := l.state.now()
-		if l.userRefused(addr, v.user, now) != 0 {
-			return verdict{outcome: outcomeLocked, scheme: v.scheme, user: v.user, reason: "user name in cool-down"}
-		}
 		if !l.admitAddress(addr, v.user, now) {
 			v.outcome = outcomeTooManyIPs
 			v.reason = fmt.Sprintf("credentials in use from more than %d addresses", l.maxIPs)
@@ -292,16 +293,21 @@ func (l *limiter) settle(r *http.Request, addr uint64, v verdict) verdict {
 // too many. Unknown user names count like real ones, so the limit does not
 // reveal which names exist.
 func (l *limiter) countFailure(r *http.Request, addr uint64, user string, now int64) {
-	if l.address.on() && l.addFailure(l.state.addresses, addr, l.address, now) {
-		if c := l.logger.Check(zapcore.WarnLevel, "client address locked out after repeated failed proxy authentication"); c != nil {
-			c.Write(zap.String("client_ip", clientIP(r)), zap.Int("failures", l.address.failures),
-				zap.Duration("window", time.Duration(l.address.window)), zap.Duration("lockout", time.Duration(l.address.lockout)))
-		}
-	}
+	l.countAddressFailure(r, addr, now)
 	if l.user.on() && l.addFailure(l.state.users, l.state.userKey(user), l.user, now) {
 		if c := l.logger.Check(zapcore.WarnLevel, "user name in cool-down after repeated failed proxy authentication"); c != nil {
 			c.Write(zap.String("user", sanitizeForLog(user)), zap.String("client_ip", clientIP(r)), zap.Int("failures", l.user.failures),
 				zap.Duration("window", time.Duration(l.user.window)), zap.Duration("cooldown", time.Duration(l.user.lockout)))
+		}
+	}
+}
+
+// countAddressFailure records a failure against the client address alone.
+func (l *limiter) countAddressFailure(r *http.Request, addr uint64, now int64) {
+	if l.address.on() && l.addFailure(l.state.addresses, addr, l.address, now) {
+		if c := l.logger.Check(zapcore.WarnLevel, "client address locked out after repeated failed proxy authentication"); c != nil {
+			c.Write(zap.String("client_ip", clientIP(r)), zap.Int("failures", l.address.failures),
+				zap.Duration("window", time.Duration(l.address.window)), zap.Duration("lockout", time.Duration(l.address.lockout)))
 		}
 	}
 }

@@ -345,7 +345,7 @@ func TestLimitConfigIsChecked(t *testing.T) {
 		{ProxyAuth{LimitTableSize: 3}, "limit_table_size must be at least 16"},
 		{ProxyAuth{MaxIPsPerUser: -1}, "max_ips_per_user must be between 1 and 1000"},
 		{ProxyAuth{ProbeResistance: &ProbeResistance{}}, "probe_resistance needs hosts"},
-		{ProxyAuth{ProbeResistance: &ProbeResistance{SecretHost: "Site.Test."}, Hosts: []string{"site.test"}}, "secret host must not be one of hosts"},
+		{ProxyAuth{ProbeResistance: &ProbeResistance{SecretHost: "Site.Test"}, Hosts: []string{"site.test"}}, "secret host must not be one of hosts"},
 	} {
 		h := tc.h
 		h.Name = t.Name()
@@ -360,5 +360,50 @@ func TestLimitConfigIsChecked(t *testing.T) {
 		}
 		_ = h.Cleanup()
 		cancel()
+	}
+}
+
+// TestDigestCoolDownIsNoOracle: during a user's cool-down, a Digest answer
+// from an address that is not exempt gets the same 429 whether it is
+// right, wrong, or right under a nonce that is not ours, carries no
+// Proxy-Authentication-Info, and counts against the address.
+func TestDigestCoolDownIsNoOracle(t *testing.T) {
+	h := digestHandler(t, "cool", digestOnly("SHA-256"), map[string]string{"erin": "erin-pw"}, digestSHA256)
+	ch := firstChallenge(t, h)
+	digestFrom := func(ip, password string, ch challenge) exchange {
+		c := &digestClient{user: "erin", password: password, ch: ch}
+		return serveFrom(h, ip, c.authorization("GET", "http://origin.example/page"))
+	}
+
+	// 20 wrong answers from two addresses (under the address limit) start
+	// erin's cool-down.
+	for i := range 20 {
+		if ex := digestFrom(fmt.Sprintf("192.0.2.%d", 10+i%2), "guess", ch); ex.status != http.StatusProxyAuthRequired {
+			t.Fatalf("guess %d: %d", i, ex.status)
+		}
+	}
+	forged := ch
+	forged.nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for name, ex := range map[string]exchange{
+		"wrong":               digestFrom("192.0.2.20", "guess", ch),
+		"right":               digestFrom("192.0.2.20", "erin-pw", ch),
+		"right, forged nonce": digestFrom("192.0.2.20", "erin-pw", forged),
+	} {
+		if ex.status != http.StatusTooManyRequests || ex.nextCalled {
+			t.Errorf("%s answer during the cool-down: %d, next called %v; want 429", name, ex.status, ex.nextCalled)
+		}
+		if v := ex.header.Get("Proxy-Authentication-Info"); v != "" {
+			t.Errorf("%s answer: a 429 carries Proxy-Authentication-Info %q", name, v)
+		}
+	}
+	// Three attempts so far from .20; seven more lock the address itself.
+	for range 7 {
+		digestFrom("192.0.2.20", "guess", ch)
+	}
+	if ex := digestFrom("192.0.2.20", "erin-pw", ch); ex.status != http.StatusTooManyRequests {
+		t.Fatalf("after 10 attempts in the cool-down: %d", ex.status)
+	}
+	if until := h.limits.lockedUntil(h.state.limits.addresses, h.state.limits.addressKey("192.0.2.20"), h.state.limits.now()); until == 0 {
+		t.Error("guessing on during a cool-down did not lock the address out")
 	}
 }

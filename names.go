@@ -3,7 +3,6 @@ package proxyauth
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -42,19 +41,6 @@ func sanitizeForLog(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// normalizeHost reduces a Host value or configured site name to the form
-// they are compared in: lower case, no port, no IPv6 brackets, no trailing
-// dot.
-func normalizeHost(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimPrefix(host, "[")
-	host = strings.TrimSuffix(host, "]")
-	host = strings.TrimSuffix(host, ".")
-	return strings.ToLower(host)
 }
 
 // checkHandlerName rejects handler names that would garble the admin API's

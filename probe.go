@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
@@ -35,8 +38,7 @@ type ProbeResistance struct {
 
 // probeMode is ProbeResistance at run time. A nil *probeMode is off.
 type probeMode struct {
-	secretHost string              // normalised; empty if none
-	hosts      map[string]struct{} // the handler's own site names
+	secretHost caddyhttp.MatchHost // empty if none
 	siteHost   string              // Host given to a disguised request
 }
 
@@ -44,12 +46,17 @@ func (h *ProxyAuth) provisionProbeResistance() {
 	if h.ProbeResistance == nil {
 		return
 	}
-	h.probe = &probeMode{hosts: h.hosts}
-	if h.ProbeResistance.SecretHost != "" {
-		h.probe.secretHost = normalizeHost(h.ProbeResistance.SecretHost)
+	h.probe = new(probeMode)
+	if secret := h.ProbeResistance.SecretHost; secret != "" {
+		h.probe.secretHost = caddyhttp.MatchHost{secret}
+		_ = h.probe.secretHost.Provision(caddy.Context{}) // only normalises; a bad name cannot match anything
 	}
-	if len(h.Hosts) > 0 {
-		h.probe.siteHost = h.Hosts[0]
+	// The first exact name: a disguised request must name a real host.
+	for _, host := range h.hosts {
+		if !strings.ContainsAny(host, "*{") {
+			h.probe.siteHost = host
+			break
+		}
 	}
 }
 
@@ -59,21 +66,20 @@ func (h *ProxyAuth) validateProbeResistance() error {
 	case p == nil:
 		return nil
 	case p.siteHost == "":
-		return errors.New("probe_resistance needs hosts: the site names whose pages clients without credentials get")
-	case p.secretHost != "" && p.isOwnHost(p.secretHost):
+		return errors.New("probe_resistance needs hosts with at least one exact name: the site whose pages clients without credentials get")
+	case len(p.secretHost) > 0 && slices.Contains(h.hosts, p.secretHost[0]):
 		return errors.New("probe_resistance: the secret host must not be one of hosts")
 	}
 	return nil
 }
 
-func (p *probeMode) isOwnHost(normalized string) bool {
-	_, ok := p.hosts[normalized]
-	return ok
-}
-
 // isSecretHost reports whether r is for the secret host.
 func (p *probeMode) isSecretHost(r *http.Request) bool {
-	return p != nil && p.secretHost != "" && normalizeHost(r.Host) == p.secretHost
+	if p == nil || len(p.secretHost) == 0 {
+		return false
+	}
+	secret, _ := p.secretHost.MatchWithError(r)
+	return secret
 }
 
 // disguise answers a request without valid credentials as the site would
@@ -98,9 +104,9 @@ func (p *probeMode) disguise(w http.ResponseWriter, r *http.Request, next caddyh
 	if u.RawQuery != "" {
 		r.RequestURI += "?" + u.RawQuery
 	}
-	if !p.isOwnHost(normalizeHost(r.Host)) {
-		r.Host = p.siteHost
-	}
+	// Always the one site name: keeping a Host that merely looks like one
+	// of hosts would leave the next handler to judge it, by its own rules.
+	r.Host = p.siteHost
 	return next.ServeHTTP(w, r)
 }
 

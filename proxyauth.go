@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,7 +143,7 @@ type ProxyAuth struct {
 	accounts *accountStore
 	sources  *credentialSources
 	schemes  []scheme
-	hosts    map[string]struct{}
+	hosts    caddyhttp.MatchHost
 	state    *handlerState
 	limits   *limiter
 	probe    *probeMode
@@ -183,9 +184,12 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 		h.WatchInterval = caddy.Duration(defaultWatchInterval)
 	}
 
-	h.hosts = make(map[string]struct{}, len(h.Hosts))
-	for _, host := range h.Hosts {
-		h.hosts[normalizeHost(host)] = struct{}{}
+	// Caddy's own host matcher, the one forward_proxy's hosts list uses:
+	// any difference in how the two compare a Host (a trailing dot, say)
+	// would let a request through here that forward_proxy then proxies.
+	h.hosts = caddyhttp.MatchHost(slices.Clone(h.Hosts))
+	if err := h.hosts.Provision(ctx); err != nil {
+		return fmt.Errorf("hosts: %v", err)
 	}
 
 	var err error
@@ -306,8 +310,8 @@ func (h *ProxyAuth) isOwnSiteRequest(r *http.Request) bool {
 	if !strings.HasPrefix(target, "/") && target != "*" {
 		return false
 	}
-	_, ok := h.hosts[normalizeHost(r.Host)]
-	return ok
+	own, _ := h.hosts.MatchWithError(r)
+	return own
 }
 
 // authenticate reads the single Proxy-Authorization field and hands its
