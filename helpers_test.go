@@ -35,12 +35,18 @@ import (
 
 // Ports of the in-process Caddy. Tests in this package run one at a time
 // against the one Caddy that caddytest starts. PROXYAUTH_TEST_PORT_OFFSET
-// moves both, so that several checkouts can run their tests at once.
+// moves both, so that several checkouts can run their tests at once. The
+// proxy port moves on with every config load (see startCaddyWithGlobals)
+// within proxyPortRange ports from testProxyPortBase.
 var (
-	testAdminPort = 2999 + portOffset()
-	testProxyPort = 9080 + portOffset()
-	testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
+	testAdminPort     = 2999 + portOffset()
+	testProxyPortBase = 9080 + portOffset()
+	testProxyPort     = testProxyPortBase
+	testProxyAddr     = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
+	configLoads       int
 )
+
+const proxyPortRange = 90
 
 func portOffset() int {
 	n, _ := strconv.Atoi(os.Getenv("PROXYAUTH_TEST_PORT_OFFSET"))
@@ -125,30 +131,26 @@ func startCaddy(t *testing.T, body string) {
 }
 
 // startCaddyWithGlobals is startCaddy with more global options.
+//
+// Every load moves the proxy to a port of its own, rewriting ":<port>" in
+// body: Caddy stops the old config's server in the background after a load
+// returns, and a server that shares the listening socket with its successor
+// may still accept (and then drop) a connection meant for the new one.
+// testProxyPort and testProxyAddr name the new port once this returns.
 func startCaddyWithGlobals(t *testing.T, globals, body string) {
 	t.Helper()
+	configLoads++
+	previous := fmt.Sprintf(":%d", testProxyPort)
+	testProxyPort = testProxyPortBase + configLoads%proxyPortRange
+	testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
+	body = strings.ReplaceAll(body, previous, fmt.Sprintf(":%d", testProxyPort))
+
+	awaitAdmin(t)
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort})
 	tester.InitServer(caddyGlobals(globals)+body, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
-	drainStaleAccept(t)
-}
-
-// drainStaleAccept opens and closes one connection to the proxy port after
-// a config load. Caddy hands the listening socket from the old server to
-// the new one; if the old server's accept loop was between its "closed?"
-// check and the accept call when the new config took over, it stays
-// blocked in accept and takes the next connection, which it then drops.
-// That loop exits after one more accept, so an empty connection, which no
-// handler ever sees, spends it before the test's own connections.
-func drainStaleAccept(t *testing.T) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", testProxyAddr, 5*time.Second)
-	if err != nil {
-		return // nothing listens on the proxy port in this config
-	}
-	conn.Close()
 }
 
 func caddyGlobals(extra string) string {
@@ -323,4 +325,54 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // a CA file.
 func pemOf(o *origin) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: o.Certificate().Raw}))
+}
+
+// awaitAdmin waits until the admin endpoint answers, if the in-process
+// Caddy runs at all (caddytest starts it on the first load). Caddy replaces
+// that endpoint's server on every config load, and the old one, stopping in
+// the background, may still take one connection and drop it: this request,
+// retried, spends it rather than the next config load's.
+func awaitAdmin(t *testing.T) {
+	t.Helper()
+	if configLoads == 1 {
+		return // nothing runs yet
+	}
+	url := fmt.Sprintf("http://localhost:%d/config/", testAdminPort)
+	for try := 0; try < 50; try++ {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the admin endpoint on port %d does not answer", testAdminPort)
+}
+
+// assertLoadError posts a Caddyfile to the in-process Caddy's /load and
+// checks that it is refused with an error containing want. Unlike
+// caddytest.AssertLoadError it retries a request the admin endpoint reset:
+// Caddy restarts that endpoint after a config load, and a request that
+// lands during the restart is reset before it is read.
+func assertLoadError(t *testing.T, caddyfile, want string) {
+	t.Helper()
+	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
+	url := fmt.Sprintf("http://localhost:%d/load", testAdminPort)
+	var resp *http.Response
+	var err error
+	for try := 0; try < 50; try++ {
+		resp, err = http.Post(url, "text/caddyfile", strings.NewReader(caddyfile))
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("posting the config: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), want) {
+		t.Errorf("load answered %d %s; want an error containing %q", resp.StatusCode, body, want)
+	}
 }

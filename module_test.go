@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 const (
@@ -283,6 +281,11 @@ func TestHostsLetOwnSiteThrough(t *testing.T) {
 		{"origin-form, own host with port and case", "GET /page HTTP/1.1\r\nHost: WWW.Example.Test:9080\r\n\r\n", 200},
 		{"OPTIONS *, own host", "OPTIONS * HTTP/1.1\r\nHost: proxy.example.test\r\n\r\n", 200},
 		{"origin-form, other host", "GET /page HTTP/1.1\r\nHost: elsewhere.test\r\n\r\n", 407},
+		// forward_proxy compares hosts with Caddy's host matcher, for which a
+		// trailing dot makes another name: so must proxy_auth, or such a
+		// request would pass here and be proxied there.
+		{"origin-form, own host with a trailing dot", "GET /page HTTP/1.1\r\nHost: proxy.example.test.:22\r\n\r\n", 407},
+		{"origin-form, own host with a trailing dot, no port", "GET /page HTTP/1.1\r\nHost: www.example.test.\r\n\r\n", 407},
 		{"absolute-form to own host", "GET http://proxy.example.test/page HTTP/1.1\r\nHost: proxy.example.test\r\n\r\n", 407},
 		{"CONNECT to own host", "CONNECT proxy.example.test:443 HTTP/1.1\r\nHost: proxy.example.test:443\r\n\r\n", 407},
 	} {
@@ -368,7 +371,7 @@ func TestBrokenConfigsAreLoadErrors(t *testing.T) {
 		{"unknown subdirective", "\t\tpassword alice", `unrecognized subdirective \"password\"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			caddytest.AssertLoadError(t, caddyGlobals("")+proxySite(tc.block), "caddyfile", tc.want)
+			assertLoadError(t, caddyGlobals("")+proxySite(tc.block), tc.want)
 		})
 	}
 }

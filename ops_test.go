@@ -532,7 +532,7 @@ func TestHandlerNamesInOneConfig(t *testing.T) {
 	}
 
 	// Different settings under one (default) name would mix their state.
-	caddytest.AssertLoadError(t, caddyGlobals("")+twoRoutes("user alice "+aliceHash, "user bob "+bobHash), "caddyfile",
+	assertLoadError(t, caddyGlobals("")+twoRoutes("user alice "+aliceHash, "user bob "+bobHash),
 		`two proxy_auth handlers with different settings share the name \"realm:proxy\"`)
 
 	// The same block twice is one handler in two places: allowed.
