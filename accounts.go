@@ -54,6 +54,10 @@ type accountSet struct {
 	// decoy is verified instead when the user is unknown, so that an unknown
 	// user costs as much as a wrong password for a typical account.
 	decoy account
+	// costClasses is how many kinds of password hash (algorithm and cost)
+	// the accounts use; with more than one, the decoy hides only names
+	// whose hash costs what it does.
+	costClasses int
 	// digest holds the users' Digest H(A1) values (digestaccounts.go).
 	digest digestSet
 }
@@ -133,6 +137,7 @@ func (b *accountSetBuilder) addPassword(user, hash string, source uint16, line i
 
 func (b *accountSetBuilder) finish() *accountSet {
 	b.set.digest.indexUserhashes()
+	b.set.costClasses = len(b.classCount)
 	return b.set
 }
 

@@ -185,3 +185,25 @@ func FuzzParseHTPasswd(f *testing.F) {
 		}
 	})
 }
+
+func TestHTDigestSourceCountsUsersNotLines(t *testing.T) {
+	var lines []string
+	for _, user := range []string{"ann", "ben"} {
+		lines = append(lines, htdigestLines(user, "r", []digestAlgorithm{digestSHA256, digestMD5}, []byte("pw"))...)
+	}
+	b := newAccountSetBuilder()
+	b.set.digest.realm = "r"
+	n, err := htdigestKind.parse(b, b.source("users.htdigest"), "users.htdigest", strings.Join(lines, "\n")+"\n")
+	if err != nil || n != 2 {
+		t.Errorf("4 lines for 2 users: counted %d accounts, %v", n, err)
+	}
+}
+
+func TestCostClassesAreCounted(t *testing.T) {
+	same := buildSet(t, map[string]string{"a": bcryptHash(t, "x"), "b": bcryptHash(t, "y")})
+	_, apr1, _ := strings.Cut(htpasswdLine(t, "-m", "c", "z"), ":")
+	mixed := buildSet(t, map[string]string{"a": bcryptHash(t, "x"), "c": apr1})
+	if same.costClasses != 1 || mixed.costClasses != 2 {
+		t.Errorf("cost classes: %d for one kind of hash, %d for two", same.costClasses, mixed.costClasses)
+	}
+}

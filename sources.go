@@ -44,15 +44,15 @@ var htpasswdKind = &sourceKind{name: "htpasswd", parse: func(b *accountSetBuilde
 }}
 
 var htdigestKind = &sourceKind{name: "htdigest", parse: func(b *accountSetBuilder, src uint16, path, data string) (int, error) {
-	n := 0
+	users := make(map[string]struct{}) // a user has a line per algorithm: count users, not lines
 	err := parseHTDigest(path, data, func(line int, e htdigestEntry) error {
 		if err := b.addDigest(e, src, line); err != nil {
 			return err
 		}
-		n++
+		users[e.user] = struct{}{}
 		return nil
 	})
-	return n, err
+	return len(users), err
 }}
 
 // inlineKind names the accounts written in the config.
@@ -172,6 +172,7 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 	c.inlineLoaded = now
 	c.store = newAccountStore(set)
 	c.publish()
+	c.warnMixedCosts(set)
 	return c, nil
 }
 
@@ -333,6 +334,7 @@ func (c *credentialSources) reload(force bool) {
 			continue
 		}
 		c.store.set.Store(set)
+		c.warnMixedCosts(set)
 		for f, content := range changed {
 			f.content, f.accounts, f.loaded = content, counts[f], now
 			c.succeed(f)
@@ -531,4 +533,15 @@ func sameVersion(a, b os.FileInfo) bool {
 
 func isRacy(info os.FileInfo, now time.Time) bool {
 	return now.Sub(info.ModTime()) < racyWindow
+}
+
+// warnMixedCosts says when the accounts use password hashes of more than one
+// cost: an unknown name is checked against a hash of the commonest kind, so
+// the time of a refusal tells names whose hash is cheaper or dearer apart
+// from unknown ones (docs/security.md, Timing).
+func (c *credentialSources) warnMixedCosts(set *accountSet) {
+	if set.costClasses > 1 {
+		c.logger.Warn("accounts use password hashes of different algorithms or costs: the time of a refusal can tell an unknown user name from one whose hash costs more or less than most; rehash them alike to close that",
+			zap.String("handler", c.handler), zap.Int("kinds", set.costClasses))
+	}
 }
