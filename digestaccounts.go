@@ -98,7 +98,11 @@ func (b *accountSetBuilder) addDigest(e htdigestEntry, source uint16, line int) 
 	acct := d.byName[e.user]
 	if acct.ha1[e.algo] != "" {
 		prev := account{source: acct.source[e.algo], line: acct.line[e.algo]}
-		return fmt.Errorf("user %q already has a %s H(A1) at %s", sanitizeForLog(e.user), e.algo, b.set.where(prev))
+		article := "a"
+		if e.algo == digestMD5 {
+			article = "an" // "an MD5", as it is read
+		}
+		return fmt.Errorf("user %q already has %s %s H(A1) at %s", sanitizeForLog(e.user), article, e.algo, b.set.where(prev))
 	}
 	acct.ha1[e.algo] = e.ha1
 	acct.source[e.algo], acct.line[e.algo] = source, int32(line)

@@ -282,7 +282,11 @@ func (l *limiter) settle(r *http.Request, addr uint64, v verdict) verdict {
 	case outcomeAuthenticated:
 		if !l.admitAddress(addr, v.user, now) {
 			v.outcome = outcomeTooManyIPs
-			v.reason = fmt.Sprintf("credentials in use from more than %d addresses", l.maxIPs)
+			addresses := "addresses"
+			if l.maxIPs == 1 {
+				addresses = "address"
+			}
+			v.reason = fmt.Sprintf("credentials in use from more than %d %s", l.maxIPs, addresses)
 		}
 	}
 	return v
