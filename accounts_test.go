@@ -84,7 +84,8 @@ func TestCostClass(t *testing.T) {
 		algo       hashAlgo
 		hash, want string
 	}{
-		{hashBcrypt, "$2y$10$abcdefghijklmnopqrstuvwxyz", "$2y$10$"},
+		{hashBcrypt, "$2y$10$abcdefghijklmnopqrstuvwxyz", "bcrypt 10"},
+		{hashBcrypt, "$2a$10$abcdefghijklmnopqrstuvwxyz", "bcrypt 10"}, // caddy hash-password's variant, same cost
 		{hashArgon2id, "$argon2id$v=19$m=47104,t=1,p=1$salt$key", "$argon2id$v=19$m=47104,t=1,p=1"},
 		{hashSHACrypt, "$5$rounds=9000$salt$digest", "$5$rounds=9000"},
 		{hashSHACrypt, "$6$salt$digest", "$6"},

@@ -135,7 +135,8 @@ func isCryptChar(c byte) bool {
 func costClass(algo hashAlgo, hash string) string {
 	switch algo {
 	case hashBcrypt:
-		return hash[:7] // "$2y$10$": the cost; salt and digest follow
+		// "$2y$10$...": only the cost counts; $2a$, $2b$ and $2y$ cost the same
+		return "bcrypt " + hash[4:6]
 	case hashSHA1:
 		return "{SHA}"
 	}
