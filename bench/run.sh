@@ -311,33 +311,30 @@ run_go() {
 		-connections "$CONNECTIONS" -duration "${seconds}s"
 }
 
-# ticks: "PROXY CORE CLIENT_CORES MINE", in clock ticks: the CPU time the
-# proxy (and its helpers) have used, how busy the proxy's core and the load
-# generator's cores have been, and the CPU time of everything this script
-# has run (proxies, origin, load generators; exited ones included, as they
-# have been waited for). Over a measure, CORE - PROXY is what other
-# processes took from the proxy, and CLIENT_CORES - (MINE - PROXY) what they
-# took from the load generator and the origin.
-ticks() {
-	local cores=()
-	[ "$PROXY_CPUS" != "$CLIENT_CPUS" ] && cores=(-cpu "$PROXY_CPUS" -client-cpus "$CLIENT_CPUS")
-	"$work/client" usage -pid "$PROXY_PID" -tree $$ "${cores[@]}" | awk -F'\t' '{
-		c = 0; k = 0; l = 0; m = 0
-		for (i = 1; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "cpu_ticks") c = kv[2]
-			if (kv[1] == "core_ticks") k = kv[2]
-			if (kv[1] == "client_core_ticks") l = kv[2]
-			if (kv[1] == "tree_ticks") m = kv[2]
-		}
-		print c, k, l, m
-	}'
+# usage_reading save FILE | usage_reading since FILE: the counters that
+# bracket a measure (benchclient.UsageQuery): the clock, the CPU time of the
+# proxy (helpers included) and of everything else this script has run
+# (origin, load generators, these readings; exited ones included, as they
+# have been waited for; the proxies left out), and the idle time of the
+# proxy's CPU and of the load generator's. "save" keeps the reading in
+# FILE; "since" prints the change since FILE's as the fields of a measure
+# record.
+usage_reading() {
+	local args=(-pid "$PROXY_PID") skip
+	if [ "$PROXY_CPUS" != "$CLIENT_CPUS" ]; then
+		skip=$(
+			IFS=,
+			echo "${PIDS[*]}"
+		)
+		args+=(-tree $$ -skip "$skip" -cpu "$PROXY_CPUS" -client-cpus "$CLIENT_CPUS")
+	fi
+	"$work/client" usage "${args[@]}" "-$1" "$2"
 }
 
 # measure ID MEASURE TOOL AUTH: warm up, then one recorded run bracketed by
-# readings of the proxy's CPU time.
+# two usage readings.
 measure() {
-	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line pprof_pid="" cpu0 core0 client0 mine0 cpu1 core1 client1 mine1
+	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line usage pprof_pid=""
 	[ "$measure" = challenge ] && expect=407
 	run_one() {
 		if [ "$tool" = wrk ]; then run_wrk "$1" "$auth" "$expect"; else run_go "$1" "$auth" "$measure"; fi
@@ -348,13 +345,11 @@ measure() {
 		"$work/client" pprof -admin "127.0.0.1:$PROXY_ADMIN" -seconds "$((DURATION - 1))" -out "$PPROF_DIR/$id-$tool.pprof" &
 		pprof_pid=$!
 	fi
-	read -r cpu0 core0 client0 mine0 < <(ticks)
+	usage_reading save "$work/usage.before"
 	line=$(run_one "$DURATION")
-	read -r cpu1 core1 client1 mine1 < <(ticks)
+	usage=$(usage_reading since "$work/usage.before")
 	[ -n "$pprof_pid" ] && wait "$pprof_pid"
-	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\tcpu_ticks=%d\tcore_ticks=%d\tclient_core_ticks=%d\tclient_ticks=%d\n' \
-		"$id" "$measure" "$tool" "$line" "$((cpu1 - cpu0))" "$((core1 - core0))" "$((client1 - client0))" \
-		"$((mine1 - mine0 - (cpu1 - cpu0)))" >>"$results"
+	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\t%s\n' "$id" "$measure" "$tool" "$line" "$usage" >>"$results"
 	printf '  %-16s %-9s %-3s %s\n' "$id" "$measure" "$tool" "$(tr '\t' ' ' <<<"$line")"
 }
 
@@ -453,6 +448,13 @@ main() {
 	go build -o "$work/caddy" ./cmd/caddy
 	go build -o "$work/client" ./bench/client
 	write_accounts
+	# From here on everything this script runs (the usage readings, the
+	# load generators and the shells around them) stays off the proxy's CPU,
+	# so that what else ran there is other processes'. The proxies are
+	# pinned to it explicitly.
+	if [ "$PROXY_CPUS" != "$CLIENT_CPUS" ]; then
+		taskset -pc "$CLIENT_CPUS" $$ >/dev/null
+	fi
 
 	start "$work/origin.log" env GOMAXPROCS="$CLIENT_THREADS" taskset -c "$CLIENT_CPUS" \
 		"$work/client" origin -cert "$work/origin.pem" -ready "$work/origin.ready"
@@ -472,8 +474,8 @@ main() {
 			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$(nproc)" \
 			"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$(uname -r)" "$(getconf CLK_TCK)"
 		printf 'kind=meta\tcommand=%s\tversions=%s\tloadavg=%s\n' "$cmd" "$(versions)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		printf 'kind=meta\tconnections=%s\tduration=%s\twarmup=%s\tpinning=%s\tclient_cores=%s\n' \
-			"$CONNECTIONS" "$DURATION" "$WARMUP" "$PINNING" "$CLIENT_THREADS"
+		printf 'kind=meta\tconnections=%s\tduration=%s\twarmup=%s\tpinning=%s\n' \
+			"$CONNECTIONS" "$DURATION" "$WARMUP" "$PINNING"
 	} >>"$results"
 
 	echo "origin on 127.0.0.1:$ORIGIN_HTTP (HTTP) and :$ORIGIN_HTTPS (HTTPS); $PINNING"
