@@ -25,7 +25,7 @@
 set -Eeuo pipefail
 trap 'echo "bench/run.sh: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 DURATION=${BENCH_DURATION:-10}
@@ -394,6 +394,29 @@ measure_row() {
 
 # ---------------------------------------------------------------- main
 
+# SETTINGS: the environment variables a run takes (see the top of the file).
+SETTINGS=(BENCH_CONNECTIONS BENCH_DOC BENCH_DURATION BENCH_PPROF_DIR BENCH_PROXIES BENCH_WARMUP)
+
+# shell_quote VALUE: VALUE as one shell word, in single quotes unless it
+# needs none.
+shell_quote() {
+	if [[ $1 =~ ^[A-Za-z0-9_./:,+=@%-]+$ ]]; then
+		printf '%s' "$1"
+	else
+		printf "'%s'" "${1//\'/\'\\\'\'}"
+	fi
+}
+
+# bench_command: the command line that repeats this run, settings from the
+# environment included, ready to paste into a shell.
+bench_command() {
+	local name
+	for name in "${SETTINGS[@]}"; do
+		[ -n "${!name+set}" ] && printf '%s=%s ' "$name" "$(shell_quote "${!name}")"
+	done
+	printf 'bench/run.sh\n'
+}
+
 # write_accounts: the one account, for every proxy. htpasswd (bcrypt, cost
 # 10) serves proxy_auth Basic and Squid; tinyproxy takes its password in
 # plain text. htdigest, in the format of issue 3 (a plain htdigest MD5 line
@@ -467,8 +490,7 @@ main() {
 	read -r ORIGIN_HTTP ORIGIN_HTTPS <"$work/origin.ready" || die "the origin did not start"
 
 	local cmd
-	cmd=$(env | grep '^BENCH_' | sort | tr '\n' ' ' || true)
-	cmd="${cmd}bench/run.sh"
+	cmd=$(bench_command)
 	{
 		printf 'kind=meta\tdate=%s\tnproc=%s\tcpu=%s\tkernel=%s\tclk_tck=%s\n' \
 			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$(nproc)" \
@@ -505,4 +527,7 @@ main() {
 	echo "done in $(($(date +%s) - t0)) s"
 }
 
-main "$@"
+# Sourced (by the tests of its helpers), it only defines them.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi
