@@ -160,6 +160,7 @@ allowed_cpus() {
 
 setup_cpus() {
 	local cpus
+	NPROC=$(nproc) # before the script pins itself to fewer
 	mapfile -t cpus < <(allowed_cpus)
 	if [ ${#cpus[@]} -ge 2 ]; then
 		PROXY_CPUS=${cpus[0]}
@@ -493,7 +494,7 @@ main() {
 	cmd=$(bench_command)
 	{
 		printf 'kind=meta\tdate=%s\tnproc=%s\tcpu=%s\tkernel=%s\tclk_tck=%s\n' \
-			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$(nproc)" \
+			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$NPROC" \
 			"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$(uname -r)" "$(getconf CLK_TCK)"
 		printf 'kind=meta\tcommand=%s\tversions=%s\tloadavg=%s\n' "$cmd" "$(versions)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 		printf 'kind=meta\tconnections=%s\tduration=%s\twarmup=%s\tpinning=%s\n' \
