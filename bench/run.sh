@@ -25,7 +25,7 @@
 set -Eeuo pipefail
 trap 'echo "bench/run.sh: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 DURATION=${BENCH_DURATION:-10}
@@ -160,6 +160,7 @@ allowed_cpus() {
 
 setup_cpus() {
 	local cpus
+	NPROC=$(nproc) # before the script pins itself to fewer
 	mapfile -t cpus < <(allowed_cpus)
 	if [ ${#cpus[@]} -ge 2 ]; then
 		PROXY_CPUS=${cpus[0]}
@@ -311,33 +312,30 @@ run_go() {
 		-connections "$CONNECTIONS" -duration "${seconds}s"
 }
 
-# ticks: "PROXY CORE CLIENT_CORES MINE", in clock ticks: the CPU time the
-# proxy (and its helpers) have used, how busy the proxy's core and the load
-# generator's cores have been, and the CPU time of everything this script
-# has run (proxies, origin, load generators; exited ones included, as they
-# have been waited for). Over a measure, CORE - PROXY is what other
-# processes took from the proxy, and CLIENT_CORES - (MINE - PROXY) what they
-# took from the load generator and the origin.
-ticks() {
-	local cores=()
-	[ "$PROXY_CPUS" != "$CLIENT_CPUS" ] && cores=(-cpu "$PROXY_CPUS" -client-cpus "$CLIENT_CPUS")
-	"$work/client" usage -pid "$PROXY_PID" -tree $$ "${cores[@]}" | awk -F'\t' '{
-		c = 0; k = 0; l = 0; m = 0
-		for (i = 1; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "cpu_ticks") c = kv[2]
-			if (kv[1] == "core_ticks") k = kv[2]
-			if (kv[1] == "client_core_ticks") l = kv[2]
-			if (kv[1] == "tree_ticks") m = kv[2]
-		}
-		print c, k, l, m
-	}'
+# usage_reading save FILE | usage_reading since FILE: the counters that
+# bracket a measure (benchclient.UsageQuery): the clock, the CPU time of the
+# proxy (helpers included) and of everything else this script has run
+# (origin, load generators, these readings; exited ones included, as they
+# have been waited for; the proxies left out), and the idle time of the
+# proxy's CPU and of the load generator's. "save" keeps the reading in
+# FILE; "since" prints the change since FILE's as the fields of a measure
+# record.
+usage_reading() {
+	local args=(-pid "$PROXY_PID") skip
+	if [ "$PROXY_CPUS" != "$CLIENT_CPUS" ]; then
+		skip=$(
+			IFS=,
+			echo "${PIDS[*]}"
+		)
+		args+=(-tree $$ -skip "$skip" -cpu "$PROXY_CPUS" -client-cpus "$CLIENT_CPUS")
+	fi
+	"$work/client" usage "${args[@]}" "-$1" "$2"
 }
 
 # measure ID MEASURE TOOL AUTH: warm up, then one recorded run bracketed by
-# readings of the proxy's CPU time.
+# two usage readings.
 measure() {
-	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line pprof_pid="" cpu0 core0 client0 mine0 cpu1 core1 client1 mine1
+	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line usage pprof_pid=""
 	[ "$measure" = challenge ] && expect=407
 	run_one() {
 		if [ "$tool" = wrk ]; then run_wrk "$1" "$auth" "$expect"; else run_go "$1" "$auth" "$measure"; fi
@@ -348,13 +346,11 @@ measure() {
 		"$work/client" pprof -admin "127.0.0.1:$PROXY_ADMIN" -seconds "$((DURATION - 1))" -out "$PPROF_DIR/$id-$tool.pprof" &
 		pprof_pid=$!
 	fi
-	read -r cpu0 core0 client0 mine0 < <(ticks)
+	usage_reading save "$work/usage.before"
 	line=$(run_one "$DURATION")
-	read -r cpu1 core1 client1 mine1 < <(ticks)
+	usage=$(usage_reading since "$work/usage.before")
 	[ -n "$pprof_pid" ] && wait "$pprof_pid"
-	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\tcpu_ticks=%d\tcore_ticks=%d\tclient_core_ticks=%d\tclient_ticks=%d\n' \
-		"$id" "$measure" "$tool" "$line" "$((cpu1 - cpu0))" "$((core1 - core0))" "$((client1 - client0))" \
-		"$((mine1 - mine0 - (cpu1 - cpu0)))" >>"$results"
+	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\t%s\n' "$id" "$measure" "$tool" "$line" "$usage" >>"$results"
 	printf '  %-16s %-9s %-3s %s\n' "$id" "$measure" "$tool" "$(tr '\t' ' ' <<<"$line")"
 }
 
@@ -398,6 +394,29 @@ measure_row() {
 }
 
 # ---------------------------------------------------------------- main
+
+# SETTINGS: the environment variables a run takes (see the top of the file).
+SETTINGS=(BENCH_CONNECTIONS BENCH_DOC BENCH_DURATION BENCH_PPROF_DIR BENCH_PROXIES BENCH_WARMUP)
+
+# shell_quote VALUE: VALUE as one shell word, in single quotes unless it
+# needs none.
+shell_quote() {
+	if [[ $1 =~ ^[A-Za-z0-9_./:,+=@%-]+$ ]]; then
+		printf '%s' "$1"
+	else
+		printf "'%s'" "${1//\'/\'\\\'\'}"
+	fi
+}
+
+# bench_command: the command line that repeats this run, settings from the
+# environment included, ready to paste into a shell.
+bench_command() {
+	local name
+	for name in "${SETTINGS[@]}"; do
+		[ -n "${!name+set}" ] && printf '%s=%s ' "$name" "$(shell_quote "${!name}")"
+	done
+	printf 'bench/run.sh\n'
+}
 
 # write_accounts: the one account, for every proxy. htpasswd (bcrypt, cost
 # 10) serves proxy_auth Basic and Squid; tinyproxy takes its password in
@@ -453,6 +472,13 @@ main() {
 	go build -o "$work/caddy" ./cmd/caddy
 	go build -o "$work/client" ./bench/client
 	write_accounts
+	# From here on everything this script runs (the usage readings, the
+	# load generators and the shells around them) stays off the proxy's CPU,
+	# so that what else ran there is other processes'. The proxies are
+	# pinned to it explicitly.
+	if [ "$PROXY_CPUS" != "$CLIENT_CPUS" ]; then
+		taskset -pc "$CLIENT_CPUS" $$ >/dev/null
+	fi
 
 	start "$work/origin.log" env GOMAXPROCS="$CLIENT_THREADS" taskset -c "$CLIENT_CPUS" \
 		"$work/client" origin -cert "$work/origin.pem" -ready "$work/origin.ready"
@@ -465,15 +491,14 @@ main() {
 	read -r ORIGIN_HTTP ORIGIN_HTTPS <"$work/origin.ready" || die "the origin did not start"
 
 	local cmd
-	cmd=$(env | grep '^BENCH_' | sort | tr '\n' ' ' || true)
-	cmd="${cmd}bench/run.sh"
+	cmd=$(bench_command)
 	{
 		printf 'kind=meta\tdate=%s\tnproc=%s\tcpu=%s\tkernel=%s\tclk_tck=%s\n' \
-			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$(nproc)" \
+			"$(date -u +'%Y-%m-%d %H:%M UTC')" "$NPROC" \
 			"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$(uname -r)" "$(getconf CLK_TCK)"
 		printf 'kind=meta\tcommand=%s\tversions=%s\tloadavg=%s\n' "$cmd" "$(versions)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		printf 'kind=meta\tconnections=%s\tduration=%s\twarmup=%s\tpinning=%s\tclient_cores=%s\n' \
-			"$CONNECTIONS" "$DURATION" "$WARMUP" "$PINNING" "$CLIENT_THREADS"
+		printf 'kind=meta\tconnections=%s\tduration=%s\twarmup=%s\tpinning=%s\n' \
+			"$CONNECTIONS" "$DURATION" "$WARMUP" "$PINNING"
 	} >>"$results"
 
 	echo "origin on 127.0.0.1:$ORIGIN_HTTP (HTTP) and :$ORIGIN_HTTPS (HTTPS); $PINNING"
@@ -503,4 +528,7 @@ main() {
 	echo "done in $(($(date +%s) - t0)) s"
 }
 
-main "$@"
+# Sourced (by the tests of its helpers), it only defines them.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

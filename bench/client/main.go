@@ -6,7 +6,7 @@
 //	client origin -cert FILE -ready FILE
 //	client check  -proxy HOST:PORT -get URL -connect HOST:PORT -cacert FILE [-auth MODE ...]
 //	client load   -proxy HOST:PORT (-get URL | -connect HOST:PORT) [-auth MODE ...] [-expect 200]
-//	client usage  -pid N [-cpu LIST] [-client-cpus LIST] [-tree PID]
+//	client usage  -pid N [-cpu LIST -client-cpus LIST -tree PID -skip LIST (-save FILE | -since FILE)]
 //	client pprof  -admin HOST:PORT -seconds N -out FILE
 //	client report -results FILE [-doc docs/benchmarks.md]
 package main
@@ -236,47 +236,74 @@ func load(args []string) error {
 	return nil
 }
 
-// usage prints the CPU ticks and peak memory of a process and its
-// descendants, and how busy the given CPUs have been.
+// usage prints the peak memory and CPU ticks of a process and its
+// descendants; with -save or -since, it takes a reading of the counters
+// that bracket a measure instead (see benchclient.UsageQuery): -save writes
+// it to a file, -since prints what changed since the reading in a file, as
+// the fields of a measure record.
 func usage(args []string) error {
 	fs := flag.NewFlagSet("usage", flag.ExitOnError)
-	pid := fs.Int("pid", 0, "process id")
-	cpu := fs.String("cpu", "", "CPUs whose busy ticks to print as core_ticks (comma-separated)")
-	clientCPUs := fs.String("client-cpus", "", "CPUs whose busy ticks to print as client_core_ticks (comma-separated)")
-	tree := fs.Int("tree", 0, "also print the CPU ticks of this process and its descendants, the exited ones included (tree_ticks)")
+	pid := fs.Int("pid", 0, "the proxy's process id")
+	cpu := fs.String("cpu", "", "the proxy's CPUs (comma-separated)")
+	clientCPUs := fs.String("client-cpus", "", "the load generator's CPUs (comma-separated)")
+	tree := fs.Int("tree", 0, "the process that runs the load generator and the origin (bench/run.sh)")
+	skip := fs.String("skip", "", "processes to leave out of -tree with their descendants: the other proxies (comma-separated)")
+	save := fs.String("save", "", "write a reading to this file")
+	since := fs.String("since", "", "print the change since the reading in this file")
 	fs.Parse(args)
-	u, err := benchclient.ReadProcUsage("/proc", *pid)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("cpu_ticks=%d\tpeak_kib=%d\tprocesses=%d", u.CPUTicks, u.PeakKiB, u.Processes)
-	if *tree > 0 {
-		t, err := benchclient.ReadProcUsage("/proc", *tree)
+	if *save == "" && *since == "" {
+		u, err := benchclient.ReadProcUsage("/proc", *pid)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\ttree_ticks=%d", t.CPUTicks)
+		fmt.Printf("cpu_ticks=%d\tpeak_kib=%d\tprocesses=%d\n", u.CPUTicks, u.PeakKiB, u.Processes)
+		return nil
 	}
-	for _, f := range []struct{ key, cpus string }{{"core_ticks", *cpu}, {"client_core_ticks", *clientCPUs}} {
-		if f.cpus == "" {
-			continue
+	q := benchclient.UsageQuery{ProxyPID: *pid, ClientRoot: *tree}
+	var err error
+	for _, l := range []struct {
+		list *string
+		into *[]int
+	}{{cpu, &q.ProxyCPUs}, {clientCPUs, &q.ClientCPUs}, {skip, &q.Skip}} {
+		if *l.into, err = parseIntList(*l.list); err != nil {
+			return err
 		}
-		var busy uint64
-		for c := range strings.SplitSeq(f.cpus, ",") {
-			n, err := strconv.Atoi(c)
-			if err != nil {
-				return fmt.Errorf("CPU %q is not a number", c)
-			}
-			b, err := benchclient.ReadCoreBusyTicks("/proc", n)
-			if err != nil {
-				return err
-			}
-			busy += b
-		}
-		fmt.Printf("\t%s=%d", f.key, busy)
 	}
-	fmt.Println()
+	var before benchclient.UsageReading
+	if *since != "" {
+		b, err := os.ReadFile(*since)
+		if err != nil {
+			return err
+		}
+		if before, err = benchclient.ParseUsageReading(string(b)); err != nil {
+			return fmt.Errorf("%s: %w", *since, err)
+		}
+	}
+	now, err := benchclient.ReadUsage("/proc", q)
+	if err != nil {
+		return err
+	}
+	if *save != "" {
+		return os.WriteFile(*save, []byte(now.String()+"\n"), 0o644)
+	}
+	fmt.Println(benchclient.MeasureFields(before, now))
 	return nil
+}
+
+// parseIntList reads "0,2,3"; "" is no number.
+func parseIntList(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a list of numbers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // pprof saves a CPU profile of a running Caddy, taken through its admin

@@ -21,30 +21,61 @@ type ProcUsage struct {
 // (Squid's authentication helpers, for instance), read from procRoot
 // (normally "/proc").
 func ReadProcUsage(procRoot string, pid int) (ProcUsage, error) {
-	stats, err := readAllStats(procRoot)
+	snap, err := readProcSnapshot(procRoot)
 	if err != nil {
 		return ProcUsage{}, err
 	}
-	if _, ok := stats[pid]; !ok {
-		return ProcUsage{}, fmt.Errorf("process %d not found in %s", pid, procRoot)
+	return snap.usage(pid, nil)
+}
+
+// procSnapshot is every process's /proc/<pid>/stat, read in one pass, so
+// that figures taken from it describe one moment.
+type procSnapshot struct {
+	root     string
+	stats    map[int]procStat
+	children map[int][]int
+}
+
+func readProcSnapshot(procRoot string) (*procSnapshot, error) {
+	stats, err := readAllStats(procRoot)
+	if err != nil {
+		return nil, err
 	}
 	children := make(map[int][]int)
 	for p, s := range stats {
 		children[s.ppid] = append(children[s.ppid], p)
+	}
+	return &procSnapshot{root: procRoot, stats: stats, children: children}, nil
+}
+
+// usage sums pid and its descendants, leaving out the subtree of every pid
+// in skip. A process's ticks include those of its children that have
+// exited and been waited for (cutime, cstime), so a load generator that has
+// come and gone still counts in the shell that ran it.
+func (snap *procSnapshot) usage(pid int, skip []int) (ProcUsage, error) {
+	if _, ok := snap.stats[pid]; !ok {
+		return ProcUsage{}, fmt.Errorf("process %d not found in %s", pid, snap.root)
+	}
+	skipped := make(map[int]bool, len(skip))
+	for _, p := range skip {
+		skipped[p] = true
 	}
 	var u ProcUsage
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		s := stats[p]
+		if skipped[p] {
+			continue
+		}
+		s := snap.stats[p]
 		u.Processes++
 		u.CPUTicks += s.utime + s.stime + s.cutime + s.cstime
 		// A process that exited between the two reads adds no memory.
-		if hwm, err := readPeakKiB(filepath.Join(procRoot, strconv.Itoa(p), "status")); err == nil {
+		if hwm, err := readPeakKiB(filepath.Join(snap.root, strconv.Itoa(p), "status")); err == nil {
 			u.PeakKiB += hwm
 		}
-		queue = append(queue, children[p]...)
+		queue = append(queue, snap.children[p]...)
 	}
 	return u, nil
 }
@@ -129,36 +160,47 @@ func readPeakKiB(path string) (uint64, error) {
 	return 0, fmt.Errorf("%s: no VmHWM line", path)
 }
 
-// ReadCoreBusyTicks returns the clock ticks CPU number cpu has spent running
-// processes (user, nice, system) or lost to the hypervisor (steal) since
-// boot, from procRoot/stat. Against a pinned proxy's own ticks, it tells how
-// much of the proxy's core other processes took during a measure. Interrupt
-// time is left out: it is mostly the benchmark's own loopback traffic, which
-// the kernel charges to no process.
-func ReadCoreBusyTicks(procRoot string, cpu int) (uint64, error) {
+// ReadIdleTicks sums the idle and iowait ticks of the given CPUs since
+// boot, from procRoot/stat. A CPU line reads (proc(5)): user nice system
+// idle iowait irq softirq steal guest guest_nice.
+//
+// Only idle and iowait are used, because only they are exact: with a
+// tickless idle kernel (NO_HZ_IDLE, as on this machine) the kernel
+// measures them from the clock when a CPU enters and leaves idle, while
+// user, system, irq and softirq are sampled on each timer tick, and a
+// CPU that runs for less than a tick between idle spells is often not
+// sampled at all. A proxy is such a load: measured against it, the busy
+// fields fell up to a quarter short of what the proxy's own exact CPU
+// time (/proc/<pid>/stat) says it used. How busy the CPUs were is
+// therefore the interval, from the clock, less their idle time.
+func ReadIdleTicks(procRoot string, cpus []int) (uint64, error) {
 	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
 	if err != nil {
 		return 0, err
 	}
-	prefix := "cpu" + strconv.Itoa(cpu) + " "
+	lines := make(map[string][]string)
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
 		f := strings.Fields(line)
-		if len(f) < 9 {
-			return 0, fmt.Errorf("%s/stat: short line %q", procRoot, line)
+		if len(f) > 0 && strings.HasPrefix(f[0], "cpu") && f[0] != "cpu" {
+			lines[f[0]] = f[1:]
 		}
-		var busy uint64
-		// user nice system idle iowait irq softirq steal
-		for _, i := range []int{1, 2, 3, 8} {
-			n, err := strconv.ParseUint(f[i], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%s/stat: malformed %q", procRoot, line)
-			}
-			busy += n
-		}
-		return busy, nil
 	}
-	return 0, fmt.Errorf("%s/stat: no line for CPU %d", procRoot, cpu)
+	var idle uint64
+	for _, cpu := range cpus {
+		f, ok := lines["cpu"+strconv.Itoa(cpu)]
+		if !ok {
+			return 0, fmt.Errorf("%s/stat: no line for CPU %d", procRoot, cpu)
+		}
+		if len(f) < 5 {
+			return 0, fmt.Errorf("%s/stat: CPU %d: %d fields, want at least 5 (user to iowait)", procRoot, cpu, len(f))
+		}
+		for _, field := range f[3:5] { // idle, iowait
+			n, err := strconv.ParseUint(field, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s/stat: CPU %d: malformed field %q", procRoot, cpu, field)
+			}
+			idle += n
+		}
+	}
+	return idle, nil
 }

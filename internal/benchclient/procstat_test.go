@@ -1,6 +1,7 @@
 package benchclient
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,8 +26,16 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
-// fakeProc writes a /proc-like tree: pid -> (ppid, utime, stime, VmHWM kB).
-func fakeProc(t *testing.T, procs map[int][4]int, stat string) string {
+// fakeProcess is one /proc/<pid> entry of a fake /proc.
+type fakeProcess struct {
+	ppid                         int
+	utime, stime, cutime, cstime int // clock ticks
+	hwmKiB                       int
+}
+
+// fakeProc writes a /proc-like tree: a stat and a status file per process,
+// and stat, the per-CPU counters.
+func fakeProc(t *testing.T, procs map[int]fakeProcess, stat string) string {
 	t.Helper()
 	root := t.TempDir()
 	for pid, p := range procs {
@@ -34,10 +43,10 @@ func fakeProc(t *testing.T, procs map[int][4]int, stat string) string {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		line := strconv.Itoa(pid) + " (p " + strconv.Itoa(pid) + ") S " + strconv.Itoa(p[0]) +
-			" 1 1 0 -1 0 0 0 0 0 " + strconv.Itoa(p[1]) + " " + strconv.Itoa(p[2]) + " 0 0 20 0 1 0 1 1 1\n"
+		line := fmt.Sprintf("%d (p %d) S %d 1 1 0 -1 0 0 0 0 0 %d %d %d %d 20 0 1 0 1 1 1\n",
+			pid, pid, p.ppid, p.utime, p.stime, p.cutime, p.cstime)
 		writeTestFile(t, filepath.Join(dir, "stat"), line)
-		writeTestFile(t, filepath.Join(dir, "status"), "Name:\tp\nVmPeak:\t  99999 kB\nVmHWM:\t  "+strconv.Itoa(p[3])+" kB\nVmRSS:\t 1 kB\n")
+		writeTestFile(t, filepath.Join(dir, "status"), fmt.Sprintf("Name:\tp\nVmPeak:\t  99999 kB\nVmHWM:\t  %d kB\nVmRSS:\t 1 kB\n", p.hwmKiB))
 	}
 	writeTestFile(t, filepath.Join(root, "stat"), stat)
 	os.MkdirAll(filepath.Join(root, "self"), 0o755) // not a pid: skipped
@@ -52,19 +61,19 @@ func writeTestFile(t *testing.T, path, content string) {
 }
 
 func TestReadProcUsageSumsDescendants(t *testing.T) {
-	root := fakeProc(t, map[int][4]int{
-		1:   {0, 5, 5, 1000},
-		100: {1, 300, 200, 30000}, // squid
-		101: {100, 10, 5, 2000},   // its helper
-		102: {101, 1, 1, 500},     // the helper's child
-		200: {1, 999, 999, 99999}, // unrelated
+	root := fakeProc(t, map[int]fakeProcess{
+		1:   {ppid: 0, utime: 5, stime: 5, hwmKiB: 1000},
+		100: {ppid: 1, utime: 300, stime: 200, cutime: 7, cstime: 3, hwmKiB: 30000}, // squid, a helper reaped
+		101: {ppid: 100, utime: 10, stime: 5, hwmKiB: 2000},                         // its helper
+		102: {ppid: 101, utime: 1, stime: 1, hwmKiB: 500},                           // the helper's child
+		200: {ppid: 1, utime: 999, stime: 999, hwmKiB: 99999},                       // unrelated
 	}, "")
 	u, err := ReadProcUsage(root, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Processes != 3 || u.CPUTicks != 517 || u.PeakKiB != 32500 {
-		t.Errorf("ReadProcUsage = %+v, want 3 processes, 517 ticks, 32500 KiB", u)
+	if u.Processes != 3 || u.CPUTicks != 527 || u.PeakKiB != 32500 {
+		t.Errorf("ReadProcUsage = %+v, want 3 processes, 527 ticks, 32500 KiB", u)
 	}
 	if _, err := ReadProcUsage(root, 555); err == nil {
 		t.Error("ReadProcUsage of a missing pid succeeded")
@@ -81,19 +90,30 @@ func TestReadProcUsageOfThisProcess(t *testing.T) {
 	}
 }
 
-func TestReadCoreBusyTicks(t *testing.T) {
-	root := fakeProc(t, nil, "cpu  9 9 9 9 9 9 9 9 0 0\ncpu0 10 1 20 5000 7 2 3 4 0 0\ncpu1 100 0 0 0 0 0 0 0 0 0\n")
-	busy, err := ReadCoreBusyTicks(root, 0)
-	if err != nil {
-		t.Fatal(err)
+func TestReadIdleTicks(t *testing.T) {
+	//            user nice system idle iowait irq softirq steal guest guest_nice
+	stat := "cpu  9 9 9 9 9 9 9 9 0 0\n" +
+		"cpu0 10 1 20 5000 7 2 3 4 6 0\n" +
+		"cpu1 100 0 0 30 0 0 0 0 0 0\n" +
+		"cpu10 1000 0 0 700000 0 0 0 0 0 0\n" +
+		"intr 12345 0 0\n"
+	root := fakeProc(t, nil, stat)
+	if idle, err := ReadIdleTicks(root, []int{0}); err != nil || idle != 5007 { // idle + iowait
+		t.Errorf("cpu0 idle = %d, %v; want 5007", idle, err)
 	}
-	if busy != 35 { // user 10 + nice 1 + system 20 + steal 4; idle, iowait, irq and softirq not
-		t.Errorf("cpu0 busy = %d, want 35", busy)
+	// Several CPUs add up; cpu1 is not cpu10.
+	if idle, err := ReadIdleTicks(root, []int{0, 1}); err != nil || idle != 5037 {
+		t.Errorf("cpu0,1 idle = %d, %v; want 5037", idle, err)
 	}
-	if _, err := ReadCoreBusyTicks(root, 7); err == nil {
-		t.Error("ReadCoreBusyTicks of a missing CPU succeeded")
+	if _, err := ReadIdleTicks(root, []int{7}); err == nil {
+		t.Error("ReadIdleTicks of a missing CPU succeeded")
 	}
-	if _, err := ReadCoreBusyTicks("/proc", 0); err != nil {
+	for _, bad := range []string{"cpu0 1 2 3 4\n", "cpu0 1 2 3 x 5 6 7 8\n"} {
+		if _, err := ReadIdleTicks(fakeProc(t, nil, bad), []int{0}); err == nil {
+			t.Errorf("ReadIdleTicks accepted %q", bad)
+		}
+	}
+	if _, err := ReadIdleTicks("/proc", []int{0}); err != nil {
 		t.Errorf("real /proc/stat: %v", err)
 	}
 }

@@ -73,7 +73,8 @@ func (rs *Results) Markdown() string {
 	b.WriteString("\n")
 
 	b.WriteString("Proxy CPU time per answer (user + system from `/proc/<pid>/stat`, helpers included); " +
-		"in brackets, from `/proc/stat`: how busy that kept the proxy's core and how much of it other processes took, " +
+		"in brackets, as shares of the time between the readings around the measure: how busy that kept the proxy's core " +
+		"and how much of it other processes took (the core's busy time being that time less its idle time in `/proc/stat`), " +
 		"then how busy the load generator's core was (near 100 %, it and not the proxy set the rate) " +
 		"and how much of it other processes took:\n\n")
 	b.WriteString("| Proxy | GET | CONNECT | 407 |\n|---|--:|--:|--:|\n")
@@ -85,15 +86,16 @@ func (rs *Results) Markdown() string {
 				cells = append(cells, "–")
 				continue
 			}
-			cell := fmt.Sprintf("%.1f µs (proxy %.0f %%", rs.CPUPerRequest(m), 100*rs.CoreBusy(m))
-			// Ticks are sampled, so a saturated core may read 101 %.
+			// The proxy's time is exact and the core's sampled on each
+			// timer tick, so a saturated core may read 101 %.
+			cell := fmt.Sprintf("%.1f µs (proxy %.0f %%", rs.CPUPerRequest(m), 100*min(rs.CoreBusy(m), 1))
 			if o := rs.OthersBusy(m); o >= 0 {
-				cell += fmt.Sprintf(", others %.0f %%", 100*min(o, 1))
+				cell += fmt.Sprintf(", others %.0f %%", 100*o)
 			}
 			if c := rs.ClientBusy(m); c >= 0 {
-				cell += fmt.Sprintf("; client core %.0f %%", 100*min(c, 1))
+				cell += fmt.Sprintf("; client core %.0f %%", 100*c)
 				if o := rs.OthersOnClient(m); o >= 0 {
-					cell += fmt.Sprintf(", others %.0f %%", 100*min(o, 1))
+					cell += fmt.Sprintf(", others %.0f %%", 100*o)
 				}
 			}
 			cells = append(cells, cell+")")

@@ -15,7 +15,8 @@ import (
 //	kind=proxy    id= label= role= auth= get_tool=   one per proxy, in table order
 //	kind=measure  id= measure= tool= requests= seconds= p50_us= p99_us=
 //	              unexpected= errors= rechallenges= reconnects= cpu_ticks=
-//	              core_ticks= client_core_ticks= client_ticks=
+//	              core_ticks= core_total_ticks= client_ticks=
+//	              client_core_ticks= client_core_total_ticks=
 //	kind=memory   id= peak_kib= processes=
 //
 // role is "baseline" (the ceiling for proxy_auth), "squid" (the other
@@ -53,13 +54,22 @@ type Measurement struct {
 	Errors            int64
 	Rechallenges      int64
 	Reconnects        int64
-	CPUTicks          int64
-	// CoreTicks is how busy the proxy's core was over the run, whoever
-	// used it; 0 when the proxy had no core of its own.
-	CoreTicks int64
-	// ClientCoreTicks is how busy the load generator's cores were, and
-	// ClientTicks how much of that the load generator and origin used.
-	ClientCoreTicks, ClientTicks int64
+	// IntervalMicros is how long, by the clock, the two readings that
+	// bracket the run were apart: a little longer than Seconds, which the
+	// load generator counts from its first request to its last. 0 in a
+	// record without readings.
+	IntervalMicros int64
+	// CPUTicks is the proxy's CPU time (helpers included) between the
+	// readings, in clock ticks.
+	CPUTicks int64
+	// CoreCPUs is how many CPUs the proxy was pinned to (0: it shared the
+	// only one with the load generator), and CoreIdleTicks how long they
+	// were idle between the readings.
+	CoreCPUs, CoreIdleTicks int64
+	// ClientCoreCPUs and ClientCoreIdleTicks are the same for the load
+	// generator's CPUs, and ClientTicks the CPU time of what ran on them
+	// for the benchmark: the load generator, the origin and bench/run.sh.
+	ClientCoreCPUs, ClientCoreIdleTicks, ClientTicks int64
 }
 
 // Rate is requests per second.
@@ -157,14 +167,14 @@ func (rs *Results) addRecord(f map[string]string) error {
 		if f["reconnects"] != "" {
 			m.Reconnects = num("reconnects")
 		}
-		if f["core_ticks"] != "" {
-			m.CoreTicks = num("core_ticks")
-		}
-		if f["client_core_ticks"] != "" {
-			m.ClientCoreTicks = num("client_core_ticks")
-		}
-		if f["client_ticks"] != "" {
-			m.ClientTicks = num("client_ticks")
+		for key, field := range map[string]*int64{
+			"interval_us": &m.IntervalMicros, "client_ticks": &m.ClientTicks,
+			"core_cpus": &m.CoreCPUs, "core_idle_ticks": &m.CoreIdleTicks,
+			"client_core_cpus": &m.ClientCoreCPUs, "client_core_idle_ticks": &m.ClientCoreIdleTicks,
+		} {
+			if f[key] != "" {
+				*field = num(key)
+			}
 		}
 		if err != nil {
 			return err
@@ -232,42 +242,63 @@ func (rs *Results) CPUPerRequest(m Measurement) float64 {
 	return rs.cpuSeconds(m) * 1e6 / float64(m.Requests)
 }
 
+// The shares below are taken over the interval between the readings that
+// bracket a measure, by the clock, and a CPU's busy time is that interval
+// less its idle time (see ReadIdleTicks for why not the busy fields of
+// /proc/stat), so the proxy's share and the others' add up to at most the
+// whole core. (Shares were once taken from the sampled busy fields against
+// the load generator's Seconds, and read "proxy 25 %, others 100 %" on a
+// loaded machine.)
+
 // CoreBusy is the share of one core the proxy used during the run.
 func (rs *Results) CoreBusy(m Measurement) float64 {
-	if m.Seconds <= 0 {
-		return 0
+	cpus := max(m.CoreCPUs, 1)
+	if interval := rs.interval(m); interval > 0 {
+		return rs.cpuSeconds(m) / interval / float64(cpus)
 	}
-	return rs.cpuSeconds(m) / m.Seconds
+	return 0
 }
 
 // OthersBusy is the share of the proxy's core that other processes used
 // during the run (-1 if unknown): above a few percent, they slowed the proxy.
 func (rs *Results) OthersBusy(m Measurement) float64 {
-	if m.CoreTicks == 0 || m.Seconds <= 0 {
-		return -1
-	}
-	return max(rs.ticksToSeconds(m.CoreTicks-m.CPUTicks), 0) / m.Seconds
+	return rs.notIdleShare(m, m.CoreCPUs, m.CoreIdleTicks, m.CPUTicks)
 }
 
 // ClientBusy is how busy the load generator's cores were during the run,
 // as a share of their capacity (-1 if unknown). Near 1, the load generator
 // and the origin set the rate, not the proxy.
 func (rs *Results) ClientBusy(m Measurement) float64 {
-	cores, err := strconv.Atoi(rs.Meta["client_cores"])
-	if m.ClientCoreTicks == 0 || m.Seconds <= 0 || err != nil || cores < 1 {
-		return -1
-	}
-	return rs.ticksToSeconds(m.ClientCoreTicks) / m.Seconds / float64(cores)
+	return rs.notIdleShare(m, m.ClientCoreCPUs, m.ClientCoreIdleTicks, 0)
 }
 
 // OthersOnClient is the share of the load generator's cores that other
 // processes used during the run (-1 if unknown).
 func (rs *Results) OthersOnClient(m Measurement) float64 {
-	cores, err := strconv.Atoi(rs.Meta["client_cores"])
-	if m.ClientCoreTicks == 0 || m.ClientTicks == 0 || m.Seconds <= 0 || err != nil || cores < 1 {
+	return rs.notIdleShare(m, m.ClientCoreCPUs, m.ClientCoreIdleTicks, m.ClientTicks)
+}
+
+// notIdleShare is the share of cpus CPUs, over the measure's interval, that
+// was not idle, less lessTicks of CPU time (-1 if unknown). The clock and
+// the counters are read microseconds apart, so a figure a hair outside 0
+// to 1 is read as 0 or 1.
+func (rs *Results) notIdleShare(m Measurement, cpus, idleTicks, lessTicks int64) float64 {
+	interval := rs.interval(m)
+	if cpus < 1 || interval <= 0 {
 		return -1
 	}
-	return max(rs.ticksToSeconds(m.ClientCoreTicks-m.ClientTicks), 0) / m.Seconds / float64(cores)
+	capacity := interval * float64(cpus)
+	rest := capacity - rs.ticksToSeconds(idleTicks) - rs.ticksToSeconds(lessTicks)
+	return min(max(rest/capacity, 0), 1)
+}
+
+// interval is the measure's interval in seconds: by the clock between the
+// readings, or the load generator's Seconds in a record without them.
+func (rs *Results) interval(m Measurement) float64 {
+	if m.IntervalMicros > 0 {
+		return float64(m.IntervalMicros) / 1e6
+	}
+	return m.Seconds
 }
 
 func (rs *Results) cpuSeconds(m Measurement) float64 { return rs.ticksToSeconds(m.CPUTicks) }
