@@ -46,7 +46,7 @@ func benchHandler(b *testing.B, cost int, ttl caddy.Duration) *ProxyAuth {
 	h := newTestHandler(b, &ProxyAuth{Accounts: []Account{{Username: "alice", Password: string(hash)}}, CacheTTL: ttl})
 	// Caddy's default log level in production is INFO; outside a running
 	// config its logger is at DEBUG, which would measure log writing.
-	h.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+	h.useLogger(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)))
 	return h
 }
 

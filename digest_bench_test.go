@@ -25,7 +25,7 @@ func benchDigestHandler(b *testing.B, algo digestAlgorithm) *ProxyAuth {
 		b.Fatal(err)
 	}
 	h := newTestHandler(b, &ProxyAuth{Realm: "bench", HTDigest: []string{path}, Schemes: digestOnly(algo.String())})
-	h.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+	h.useLogger(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel)))
 	return h
 }
 

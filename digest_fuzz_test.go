@@ -27,7 +27,7 @@ func FuzzDigestCredentials(f *testing.F) {
 	}
 	h := newTestHandler(f, &ProxyAuth{Name: "fuzz-digest", Realm: "fuzz", HTDigest: []string{file},
 		Schemes: []SchemeConfig{{Scheme: schemeDigest}, {Scheme: schemeBasic}}})
-	h.logger = zap.NewNop()
+	h.useLogger(zap.NewNop())
 	var digest scheme
 	for _, s := range h.schemes {
 		if s.name() == "Digest" {

@@ -34,7 +34,7 @@ func fuzzHandler(t testing.TB, name string, h *ProxyAuth) *ProxyAuth {
 	}
 	h = newTestHandler(t, h)
 	// Log lines would cost more than the handler.
-	h.logger = zap.NewNop()
+	h.useLogger(zap.NewNop())
 	h.limits.logger = h.logger
 	return h
 }

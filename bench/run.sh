@@ -16,8 +16,8 @@
 #                      (default: every enabled row of PROXIES below)
 #   BENCH_DOC          file whose generated section is rewritten
 #                      (default docs/benchmarks.md; empty: print only)
-#   BENCH_PPROF_DIR    if set, a CPU profile of each Caddy during its GET
-#                      measure is written there (costs the run a little)
+#   BENCH_PPROF_DIR    where to keep the CPU profile taken of each Caddy
+#                      during its GET measure (default: not kept)
 #
 # Every port is a free one chosen at run time on 127.0.0.1. Every process the
 # script starts runs in its own process group and is stopped on exit,
@@ -335,23 +335,46 @@ usage_reading() {
 # measure ID MEASURE TOOL AUTH: warm up, then one recorded run bracketed by
 # two usage readings.
 measure() {
-	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line usage pprof_pid=""
+	local id=$1 measure=$2 tool=$3 auth=$4 expect=200 line usage pprof_pid="" profile
 	[ "$measure" = challenge ] && expect=407
 	run_one() {
 		if [ "$tool" = wrk ]; then run_wrk "$1" "$auth" "$expect"; else run_go "$1" "$auth" "$measure"; fi
 	}
 	run_one "$WARMUP" >/dev/null
-	if [ -n "$PPROF_DIR" ] && [ -n "${PROXY_ADMIN:-}" ] && [ "$measure" = get ]; then
-		mkdir -p "$PPROF_DIR"
-		"$work/client" pprof -admin "127.0.0.1:$PROXY_ADMIN" -seconds "$((DURATION - 1))" -out "$PPROF_DIR/$id-$tool.pprof" &
+	# Every Caddy (the baseline too, so that all pay the same small cost) is
+	# profiled during its GET measure: the share of the samples in
+	# proxy_auth's own code is its cost in the running server, which the
+	# difference between two rows' CPU per request cannot show on a noisy
+	# machine.
+	if [ -n "${PROXY_ADMIN:-}" ] && [ "$measure" = get ]; then
+		profile="${PPROF_DIR:-$work/pprof}/$id-$tool.pprof"
+		mkdir -p "$(dirname "$profile")"
+		"$work/client" pprof -admin "127.0.0.1:$PROXY_ADMIN" -seconds "$((DURATION - 1))" -out "$profile" &
 		pprof_pid=$!
 	fi
 	usage_reading save "$work/usage.before"
 	line=$(run_one "$DURATION")
 	usage=$(usage_reading since "$work/usage.before")
-	[ -n "$pprof_pid" ] && wait "$pprof_pid"
+	if [ -n "$pprof_pid" ]; then
+		wait "$pprof_pid" || die "no CPU profile of $id during its GET measure"
+		usage+=$'\t'$(handler_samples "$profile")
+	fi
 	printf 'kind=measure\tid=%s\tmeasure=%s\ttool=%s\t%s\t%s\n' "$id" "$measure" "$tool" "$line" "$usage" >>"$results"
 	printf '  %-16s %-9s %-3s %s\n' "$id" "$measure" "$tool" "$(tr '\t' ' ' <<<"$line")"
+}
+
+# handler_samples PROFILE: how many of the profile's samples are in
+# proxy_auth's own code (under its ServeHTTP, but not in the next handler,
+# dev_forward_proxy), and how many there are in all, as the fields
+# handler_samples= and profile_samples=. Samples of the garbage collector
+# are nobody's, so the handler's share of them is not counted.
+handler_samples() {
+	local summary
+	summary=$(go tool pprof -sample_index=samples -top -nodefraction=0 \
+		-focus='proxyauth\.\(\*ProxyAuth\)\.ServeHTTP$' -ignore='internal/devforward' "$1" 2>/dev/null |
+		sed -n 's/^Showing nodes accounting for \([0-9]*\), [0-9.]*% of \([0-9]*\) total$/\1 \2/p')
+	[ -n "$summary" ] || die "cannot read the CPU profile $1 with go tool pprof"
+	printf 'handler_samples=%s\tprofile_samples=%s' "${summary% *}" "${summary#* }"
 }
 
 declare -A PIDS PORTS ADMINS

@@ -17,6 +17,7 @@ import (
 //	              unexpected= errors= rechallenges= reconnects= cpu_ticks=
 //	              core_ticks= core_total_ticks= client_ticks=
 //	              client_core_ticks= client_core_total_ticks=
+//	              [handler_samples= profile_samples=]
 //	kind=memory   id= peak_kib= processes=
 //
 // role is "baseline" (the ceiling for proxy_auth), "squid" (the other
@@ -70,6 +71,19 @@ type Measurement struct {
 	// generator's CPUs, and ClientTicks the CPU time of what ran on them
 	// for the benchmark: the load generator, the origin and bench/run.sh.
 	ClientCoreCPUs, ClientCoreIdleTicks, ClientTicks int64
+	// ProfileSamples is how many samples a CPU profile of the proxy took
+	// during the run (0: none was taken), and HandlerSamples how many of
+	// them were in proxy_auth's own code, the next handler's left out.
+	HandlerSamples, ProfileSamples int64
+}
+
+// HandlerShare is the share of the proxy's CPU profile spent in
+// proxy_auth's own code, and ok is false without a profile.
+func (m Measurement) HandlerShare() (share float64, ok bool) {
+	if m.ProfileSamples <= 0 {
+		return 0, false
+	}
+	return float64(m.HandlerSamples) / float64(m.ProfileSamples), true
 }
 
 // Rate is requests per second.
@@ -171,6 +185,7 @@ func (rs *Results) addRecord(f map[string]string) error {
 			"interval_us": &m.IntervalMicros, "client_ticks": &m.ClientTicks,
 			"core_cpus": &m.CoreCPUs, "core_idle_ticks": &m.CoreIdleTicks,
 			"client_core_cpus": &m.ClientCoreCPUs, "client_core_idle_ticks": &m.ClientCoreIdleTicks,
+			"handler_samples": &m.HandlerSamples, "profile_samples": &m.ProfileSamples,
 		} {
 			if f[key] != "" {
 				*field = num(key)
@@ -184,6 +199,9 @@ func (rs *Results) addRecord(f map[string]string) error {
 		}
 		if m.ID == "" || m.Measure == "" || m.Tool == "" {
 			return fmt.Errorf("measure record without id, measure or tool")
+		}
+		if m.HandlerSamples < 0 || m.HandlerSamples > m.ProfileSamples {
+			return fmt.Errorf("handler_samples=%d is not between 0 and profile_samples=%d", m.HandlerSamples, m.ProfileSamples)
 		}
 		rs.measures[measureKey{m.ID, m.Measure, m.Tool}] = m
 	case "memory":
@@ -240,6 +258,14 @@ func (rs *Results) CPUPerRequest(m Measurement) float64 {
 		return 0
 	}
 	return rs.cpuSeconds(m) * 1e6 / float64(m.Requests)
+}
+
+// HandlerCPUPerRequest is the part of CPUPerRequest spent in proxy_auth's
+// own code, by the share of the proxy's CPU profile samples found there;
+// ok is false without a profile.
+func (rs *Results) HandlerCPUPerRequest(m Measurement) (micros float64, ok bool) {
+	share, ok := m.HandlerShare()
+	return share * rs.CPUPerRequest(m), ok
 }
 
 // The shares below are taken over the interval between the readings that
