@@ -16,8 +16,9 @@
 #                      (default: every enabled row of PROXIES below)
 #   BENCH_DOC          file whose generated section is rewritten
 #                      (default docs/benchmarks.md; empty: print only)
-#   BENCH_PPROF_DIR    where to keep the CPU profile taken of each Caddy
-#                      during its GET measure (default: not kept)
+#   BENCH_PPROF_DIR    where to keep the CPU profile that is always taken
+#                      of each Caddy during its GET measure (default: not
+#                      kept)
 #
 # Every port is a free one chosen at run time on 127.0.0.1. Every process the
 # script starts runs in its own process group and is stopped on exit,
@@ -26,6 +27,7 @@ set -Eeuo pipefail
 trap 'echo "bench/run.sh: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+started_in=$PWD
 cd "$repo"
 
 DURATION=${BENCH_DURATION:-10}
@@ -33,6 +35,10 @@ WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 DOC=${BENCH_DOC-docs/benchmarks.md}
 PPROF_DIR=${BENCH_PPROF_DIR:-}
+# A relative directory is the caller's, not the repository's.
+if [ -n "$PPROF_DIR" ] && [ "${PPROF_DIR#/}" = "$PPROF_DIR" ]; then
+	PPROF_DIR=$started_in/$PPROF_DIR
+fi
 
 # The proxies under test, one row each, in table order:
 #   id | label | role | client auth | GET load generator | start function
@@ -366,14 +372,18 @@ measure() {
 # handler_samples PROFILE: how many of the profile's samples are in
 # proxy_auth's own code (under its ServeHTTP, but not in the next handler,
 # dev_forward_proxy), and how many there are in all, as the fields
-# handler_samples= and profile_samples=. Samples of the garbage collector
-# are nobody's, so the handler's share of them is not counted.
+# handler_samples= and profile_samples=. The garbage collector's assists
+# during the handler's allocations are under its ServeHTTP and count; its
+# background work is nobody's and does not.
 handler_samples() {
 	local summary
 	summary=$(go tool pprof -sample_index=samples -top -nodefraction=0 \
-		-focus='proxyauth\.\(\*ProxyAuth\)\.ServeHTTP$' -ignore='internal/devforward' "$1" 2>/dev/null |
-		sed -n 's/^Showing nodes accounting for \([0-9]*\), [0-9.]*% of \([0-9]*\) total$/\1 \2/p')
-	[ -n "$summary" ] || die "cannot read the CPU profile $1 with go tool pprof"
+		-focus='proxyauth\.\(\*ProxyAuth\)\.ServeHTTP$' -ignore='internal/devforward' "$1" 2>"$work/pprof.err" |
+		sed -n 's/^Showing nodes accounting for \([0-9]*\), [0-9.]*% of \([0-9]*\) total$/\1 \2/p') || true
+	if [ -z "$summary" ]; then
+		cat "$work/pprof.err" >&2
+		die "cannot read the CPU profile $1 with go tool pprof (its messages are above)"
+	fi
 	printf 'handler_samples=%s\tprofile_samples=%s' "${summary% *}" "${summary#* }"
 }
 
