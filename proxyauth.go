@@ -182,6 +182,12 @@ func (h *ProxyAuth) Provision(ctx caddy.Context) error {
 	if h.CacheTTL == 0 {
 		h.CacheTTL = caddy.Duration(defaultCacheTTL)
 	}
+	// Checked here, not in Validate, which Caddy runs after Provision: the
+	// cache is shared by name, and configuring it to a negative size would
+	// never finish evicting, under the lock the handler in force uses too.
+	if h.CacheSize < 0 {
+		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
+	}
 	if h.CacheSize == 0 {
 		h.CacheSize = defaultCacheSize
 	}
@@ -241,9 +247,6 @@ func (h *ProxyAuth) Validate() error {
 	}
 	if err := checkHandlerName(h.Name); err != nil {
 		return fmt.Errorf("name: %v", err)
-	}
-	if h.CacheSize < 0 {
-		return fmt.Errorf("cache_size must not be negative, got %d", h.CacheSize)
 	}
 	if h.accounts.current().len() == 0 {
 		return errors.New("no accounts configured: add user lines or an htpasswd file")

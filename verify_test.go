@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
@@ -153,6 +154,25 @@ func TestCacheOff(t *testing.T) {
 	}
 	if n := counter.calls.Load(); n != 3 || h.state.cache.len() != 0 {
 		t.Errorf("cache off: %d comparisons, %d entries; want 3, 0", n, h.state.cache.len())
+	}
+}
+
+// TestNegativeCacheSizeIsRefusedAtProvisioning: a negative size from JSON
+// is an error from Provision itself. Checked in Validate, which Caddy runs
+// after Provision, it came too late: configuring the shared cache to it
+// never finished evicting.
+func TestNegativeCacheSizeIsRefusedAtProvisioning(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		done <- provisionError(t, &ProxyAuth{Accounts: []Account{{Username: "alice", Password: bcryptHash(t, "pw")}}, CacheSize: -1})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "cache_size must not be negative, got -1" {
+			t.Errorf("provisioning with cache_size -1: error %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("provisioning with cache_size -1 did not return")
 	}
 }
 
