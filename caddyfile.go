@@ -1,7 +1,6 @@
 package proxyauth
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -154,11 +153,9 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			n, err := strconv.Atoi(arg)
-			if err != nil || n < 1 {
-				return d.Errf("cache_size must be a positive integer, got %q", arg)
+			if h.CacheSize, err = parsePositiveInt(d, "cache_size", arg); err != nil {
+				return err
 			}
-			h.CacheSize = n
 
 		case "name":
 			name, err := oneArg(d)

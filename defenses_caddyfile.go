@@ -129,9 +129,13 @@ func onePositiveInt(d *caddyfile.Dispenser, name string, args []string) (int, er
 	if len(args) != 1 {
 		return 0, d.ArgErr()
 	}
-	n, err := strconv.Atoi(args[0])
+	return parsePositiveInt(d, name, args[0])
+}
+
+func parsePositiveInt(d *caddyfile.Dispenser, name, arg string) (int, error) {
+	n, err := strconv.Atoi(arg)
 	if err != nil || n < 1 {
-		return 0, d.Errf("%s must be a positive integer, got %q", name, args[0])
+		return 0, d.Errf("%s must be a positive integer, got %q", name, arg)
 	}
 	return n, nil
 }

@@ -90,13 +90,6 @@ func joinColons(dst []byte, parts ...string) []byte {
 	return dst
 }
 
-// appendHexOf appends to dst the lowercase hex digest of the parts joined
-// by colons.
-func (a digestAlgorithm) appendHexOf(dst []byte, parts ...string) []byte {
-	var buf [512]byte // holds any real input: no allocation
-	return a.appendHex(dst, joinColons(buf[:0], parts...))
-}
-
 // sumOf is the raw digest of the parts joined by colons.
 func (a digestAlgorithm) sumOf(parts ...string) digestSum {
 	var buf [512]byte

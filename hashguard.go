@@ -2,7 +2,6 @@ package proxyauth
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -86,11 +85,4 @@ func (h *ProxyAuth) provisionHashGuard() {
 	h.HashConcurrency = cmpOr(h.HashConcurrency, defaultHashConcurrency())
 	h.HashWait = caddy.Duration(cmpOr(time.Duration(h.HashWait), defaultHashWait))
 	h.state.hashes.configure(h.HashConcurrency)
-}
-
-func (h *ProxyAuth) validateHashGuard() error {
-	if h.HashConcurrency < 1 {
-		return fmt.Errorf("hash_concurrency must be at least 1, got %d", h.HashConcurrency)
-	}
-	return nil
 }

@@ -254,9 +254,6 @@ func (h *ProxyAuth) Validate() error {
 	if err := h.validateLimits(); err != nil {
 		return err
 	}
-	if err := h.validateHashGuard(); err != nil {
-		return err
-	}
 	return h.validateProbeResistance()
 }
 

@@ -97,10 +97,7 @@ func splitAuthScheme(field string) (name, rest string, ok bool) {
 	if i == 0 || i == len(field) {
 		return "", "", false
 	}
-	rest = field[i:]
-	for rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-		rest = rest[1:]
-	}
+	rest = trimOWS(field[i:])
 	if rest == "" {
 		return "", "", false
 	}
@@ -134,7 +131,7 @@ func writeQuoted(b *strings.Builder, s string) {
 // checkRealm rejects realms that cannot be sent in a quoted-string.
 func checkRealm(realm string) error {
 	for i := 0; i < len(realm); i++ {
-		if c := realm[i]; c < 0x20 && c != '\t' || c == 0x7f {
+		if !isQuotedPairChar(realm[i]) {
 			return fmt.Errorf("realm contains a control character at byte %d", i)
 		}
 	}
