@@ -35,8 +35,7 @@ func (*basicScheme) name() string { return basicSchemeName }
 func (s *basicScheme) challenges(verdict) []string { return s.challenge }
 
 func (s *basicScheme) authenticate(_ http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict {
-	var buf [192]byte
-	user, password, reason := parseBasicCredentials(credentials, buf[:0])
+	user, password, reason := parseBasicCredentials(credentials)
 	if reason != "" {
 		return verdict{outcome: outcomeMalformed, reason: reason}
 	}
@@ -45,15 +44,13 @@ func (s *basicScheme) authenticate(_ http.ResponseWriter, r *http.Request, crede
 
 // parseBasicCredentials decodes the token68 of Basic credentials into a user
 // name and password, splitting at the first colon (a password may contain
-// colons; a user name may not). The password is decoded into dst's spare
-// capacity when it fits, so the common case does not allocate for it. A
-// non-empty reason says why the credentials are malformed.
-func parseBasicCredentials(token string, dst []byte) (user string, password []byte, reason string) {
-	n := base64.StdEncoding.DecodedLen(len(token))
-	if n > cap(dst) {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
+// colons; a user name may not). A non-empty reason says why the
+// credentials are malformed.
+func parseBasicCredentials(token string) (user string, password []byte, reason string) {
+	// The password goes on to the verifier, a function value, so a buffer
+	// on the stack would be moved to the heap anyway: one of the decoded
+	// size is the cheapest.
+	dst := make([]byte, base64.StdEncoding.DecodedLen(len(token)))
 	n, err := base64.StdEncoding.Decode(dst, []byte(token))
 	if err != nil {
 		return "", nil, "Basic credentials are not valid base64"

@@ -49,7 +49,7 @@ func validFuzzCredentials(fields []string) bool {
 	if !ok || !strings.EqualFold(name, "Basic") {
 		return false
 	}
-	user, password, reason := parseBasicCredentials(token, nil)
+	user, password, reason := parseBasicCredentials(token)
 	want, known := fuzzPasswords[user]
 	return reason == "" && known && string(password) == want
 }
