@@ -174,9 +174,24 @@ func readPeakKiB(path string) (uint64, error) {
 // time (/proc/<pid>/stat) says it used. How busy the CPUs were is
 // therefore the interval, from the clock, less their idle time.
 func ReadIdleTicks(procRoot string, cpus []int) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	lines, err := readCPULines(procRoot)
 	if err != nil {
 		return 0, err
+	}
+	return lines.idleTicks(cpus)
+}
+
+// cpuLines are the per-CPU lines of one read of /proc/stat: the fields
+// after the name, by name ("cpu0", "cpu1", ...).
+type cpuLines struct {
+	root  string
+	lines map[string][]string
+}
+
+func readCPULines(procRoot string) (cpuLines, error) {
+	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	if err != nil {
+		return cpuLines{}, err
 	}
 	lines := make(map[string][]string)
 	for line := range strings.SplitSeq(string(b), "\n") {
@@ -185,19 +200,24 @@ func ReadIdleTicks(procRoot string, cpus []int) (uint64, error) {
 			lines[f[0]] = f[1:]
 		}
 	}
+	return cpuLines{root: procRoot, lines: lines}, nil
+}
+
+// idleTicks sums the idle and iowait ticks of cpus (see ReadIdleTicks).
+func (c cpuLines) idleTicks(cpus []int) (uint64, error) {
 	var idle uint64
 	for _, cpu := range cpus {
-		f, ok := lines["cpu"+strconv.Itoa(cpu)]
+		f, ok := c.lines["cpu"+strconv.Itoa(cpu)]
 		if !ok {
-			return 0, fmt.Errorf("%s/stat: no line for CPU %d", procRoot, cpu)
+			return 0, fmt.Errorf("%s/stat: no line for CPU %d", c.root, cpu)
 		}
 		if len(f) < 5 {
-			return 0, fmt.Errorf("%s/stat: CPU %d: %d fields, want at least 5 (user to iowait)", procRoot, cpu, len(f))
+			return 0, fmt.Errorf("%s/stat: CPU %d: %d fields, want at least 5 (user to iowait)", c.root, cpu, len(f))
 		}
 		for _, field := range f[3:5] { // idle, iowait
 			n, err := strconv.ParseUint(field, 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("%s/stat: CPU %d: malformed field %q", procRoot, cpu, field)
+				return 0, fmt.Errorf("%s/stat: CPU %d: malformed field %q", c.root, cpu, field)
 			}
 			idle += n
 		}

@@ -63,15 +63,19 @@ func readUsage(procRoot string, q UsageQuery, now func() time.Time) (UsageReadin
 	// The clock is read next to /proc/stat, which the interval is set
 	// against.
 	r.WallNanos = uint64(now().UnixNano())
-	if len(q.ProxyCPUs) > 0 {
-		if r.ProxyIdleTicks, err = ReadIdleTicks(procRoot, q.ProxyCPUs); err != nil {
-			return UsageReading{}, err
-		}
+	if len(q.ProxyCPUs) == 0 && len(q.ClientCPUs) == 0 {
+		return r, nil
 	}
-	if len(q.ClientCPUs) > 0 {
-		if r.ClientIdleTicks, err = ReadIdleTicks(procRoot, q.ClientCPUs); err != nil {
-			return UsageReading{}, err
-		}
+	// Both sides' idle ticks come from one read of /proc/stat.
+	cpus, err := readCPULines(procRoot)
+	if err != nil {
+		return UsageReading{}, err
+	}
+	if r.ProxyIdleTicks, err = cpus.idleTicks(q.ProxyCPUs); err != nil {
+		return UsageReading{}, err
+	}
+	if r.ClientIdleTicks, err = cpus.idleTicks(q.ClientCPUs); err != nil {
+		return UsageReading{}, err
 	}
 	return r, nil
 }
