@@ -25,7 +25,18 @@ func ReadProcUsage(procRoot string, pid int) (ProcUsage, error) {
 	if err != nil {
 		return ProcUsage{}, err
 	}
-	return snap.usage(pid, nil)
+	tree, err := snap.tree(pid, nil)
+	if err != nil {
+		return ProcUsage{}, err
+	}
+	u := ProcUsage{Processes: len(tree), CPUTicks: snap.cpuTicks(tree)}
+	for _, p := range tree {
+		// A process that exited between the two reads adds no memory.
+		if hwm, err := readPeakKiB(filepath.Join(procRoot, strconv.Itoa(p), "status")); err == nil {
+			u.PeakKiB += hwm
+		}
+	}
+	return u, nil
 }
 
 // procSnapshot is every process's /proc/<pid>/stat, read in one pass, so
@@ -48,19 +59,17 @@ func readProcSnapshot(procRoot string) (*procSnapshot, error) {
 	return &procSnapshot{root: procRoot, stats: stats, children: children}, nil
 }
 
-// usage sums pid and its descendants, leaving out the subtree of every pid
-// in skip. A process's ticks include those of its children that have
-// exited and been waited for (cutime, cstime), so a load generator that has
-// come and gone still counts in the shell that ran it.
-func (snap *procSnapshot) usage(pid int, skip []int) (ProcUsage, error) {
+// tree lists pid and its descendants, leaving out the subtree of every pid
+// in skip.
+func (snap *procSnapshot) tree(pid int, skip []int) ([]int, error) {
 	if _, ok := snap.stats[pid]; !ok {
-		return ProcUsage{}, fmt.Errorf("process %d not found in %s", pid, snap.root)
+		return nil, fmt.Errorf("process %d not found in %s", pid, snap.root)
 	}
 	skipped := make(map[int]bool, len(skip))
 	for _, p := range skip {
 		skipped[p] = true
 	}
-	var u ProcUsage
+	var tree []int
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
@@ -68,16 +77,23 @@ func (snap *procSnapshot) usage(pid int, skip []int) (ProcUsage, error) {
 		if skipped[p] {
 			continue
 		}
-		s := snap.stats[p]
-		u.Processes++
-		u.CPUTicks += s.utime + s.stime + s.cutime + s.cstime
-		// A process that exited between the two reads adds no memory.
-		if hwm, err := readPeakKiB(filepath.Join(snap.root, strconv.Itoa(p), "status")); err == nil {
-			u.PeakKiB += hwm
-		}
+		tree = append(tree, p)
 		queue = append(queue, snap.children[p]...)
 	}
-	return u, nil
+	return tree, nil
+}
+
+// cpuTicks sums the CPU time of pids. A process's ticks include those of
+// its children that have exited and been waited for (cutime, cstime), so a
+// load generator that has come and gone still counts in the shell that ran
+// it.
+func (snap *procSnapshot) cpuTicks(pids []int) uint64 {
+	var ticks uint64
+	for _, p := range pids {
+		s := snap.stats[p]
+		ticks += s.utime + s.stime + s.cutime + s.cstime
+	}
+	return ticks
 }
 
 type procStat struct {

@@ -48,17 +48,17 @@ func readUsage(procRoot string, q UsageQuery, now func() time.Time) (UsageReadin
 		return UsageReading{}, err
 	}
 	r := UsageReading{ProxyCPUs: uint64(len(q.ProxyCPUs)), ClientCPUs: uint64(len(q.ClientCPUs))}
-	proxy, err := snap.usage(q.ProxyPID, nil)
+	proxy, err := snap.tree(q.ProxyPID, nil)
 	if err != nil {
 		return UsageReading{}, err
 	}
-	r.ProxyTicks = proxy.CPUTicks
+	r.ProxyTicks = snap.cpuTicks(proxy)
 	if q.ClientRoot > 0 {
-		client, err := snap.usage(q.ClientRoot, append([]int{q.ProxyPID}, q.Skip...))
+		client, err := snap.tree(q.ClientRoot, append([]int{q.ProxyPID}, q.Skip...))
 		if err != nil {
 			return UsageReading{}, err
 		}
-		r.ClientTicks = client.CPUTicks
+		r.ClientTicks = snap.cpuTicks(client)
 	}
 	// The clock is read next to /proc/stat, which the interval is set
 	// against.
