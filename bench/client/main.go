@@ -119,7 +119,7 @@ type clientFlags struct {
 	expect                            int
 }
 
-func parseClientFlags(name string, args []string) (*clientFlags, *flag.FlagSet) {
+func parseClientFlags(name string, args []string) *clientFlags {
 	c := new(clientFlags)
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	fs.StringVar(&c.proxy, "proxy", "", "the proxy's host:port")
@@ -135,7 +135,7 @@ func parseClientFlags(name string, args []string) (*clientFlags, *flag.FlagSet) 
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to send requests")
 	fs.IntVar(&c.expect, "expect", 200, "the status a GET should be answered with")
 	fs.Parse(args)
-	return c, fs
+	return c
 }
 
 func (c *clientFlags) loadConfig() (benchclient.Load, error) {
@@ -171,7 +171,7 @@ func (c *clientFlags) tlsConfig() (*tls.Config, error) {
 // -auth is none, one GET without credentials that must get a 407, so a
 // misconfigured proxy stops the run before any figure is taken.
 func check(args []string) error {
-	c, _ := parseClientFlags("check", args)
+	c := parseClientFlags("check", args)
 	l, err := c.loadConfig()
 	if err != nil {
 		return err
@@ -204,7 +204,7 @@ func check(args []string) error {
 
 // load runs one measure and prints its result line.
 func load(args []string) error {
-	c, _ := parseClientFlags("load", args)
+	c := parseClientFlags("load", args)
 	l, err := c.loadConfig()
 	if err != nil {
 		return err

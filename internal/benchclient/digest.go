@@ -116,8 +116,11 @@ type Digest struct {
 
 	newCnonce func() string
 
+	// ch is the challenge being answered. Its nonce is empty until the
+	// first challenge is taken, and never after: parseDigestChallenge
+	// refuses an empty nonce, and AuthenticationInfo only moves to a
+	// non-empty nextnonce.
 	ch     digestChallenge
-	ready  bool
 	nc     uint32
 	cnonce string
 	ha1    string // H(A1) for the current nonce and cnonce
@@ -137,7 +140,7 @@ func NewDigest(username, password, algorithm string) (*Digest, error) {
 
 // Ready reports whether a challenge has been answered, so that requests
 // can carry credentials without a 407 round trip first.
-func (d *Digest) Ready() bool { return d.ready }
+func (d *Digest) Ready() bool { return d.ch.nonce != "" }
 
 // Challenged takes the Proxy-Authenticate fields of a 407 and picks the
 // Digest challenge to answer. It reports stale when the proxy only refused
@@ -185,7 +188,7 @@ func (d *Digest) Challenged(fields []string) (stale bool, err error) {
 // AuthenticationInfo takes a Proxy-Authentication-Info field value: a
 // nextnonce in it replaces the nonce from the next request on (RFC 7616 §3.5).
 func (d *Digest) AuthenticationInfo(field string) error {
-	if field == "" || !d.ready {
+	if field == "" || !d.Ready() {
 		return nil
 	}
 	// The field is a list of auth-params with no scheme in front; parse it
@@ -205,7 +208,6 @@ func (d *Digest) useNonce(ch digestChallenge, nonce string) {
 	d.ch = ch
 	d.nc = 0
 	d.cnonce = d.newCnonce()
-	d.ready = true
 
 	a := ch.algorithm
 	d.ha1 = a.h(d.username + ":" + ch.realm + ":" + d.password)
@@ -222,7 +224,7 @@ func (d *Digest) useNonce(ch digestChallenge, nonce string) {
 // counting it: each call uses the next nc. uri is the request-target as
 // sent: absolute-form for a proxied GET, authority-form for CONNECT.
 func (d *Digest) Authorization(method, uri string) string {
-	if !d.ready {
+	if !d.Ready() {
 		return ""
 	}
 	d.nc++

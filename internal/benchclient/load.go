@@ -40,13 +40,21 @@ const maxAuthRounds = 3
 // through the proxy over keep-alive connections, reconnecting when the proxy
 // closes one. A request counts as done when its answer has status expect.
 func RunGet(ctx context.Context, l Load, target string, expect int) (Result, error) {
+	request, err := getRequest(target, expect)
+	if err != nil {
+		return Result{}, err
+	}
+	return l.run(ctx, request)
+}
+
+// getRequest checks that target is an absolute http:// URL and returns the
+// request that GETs it and wants status expect.
+func getRequest(target string, expect int) (func(*worker) error, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return Result{}, fmt.Errorf("GET target %q: want an absolute http:// URL", target)
+		return nil, fmt.Errorf("GET target %q: want an absolute http:// URL", target)
 	}
-	return l.run(ctx, func(w *worker) error {
-		return w.get(target, u.Host, expect)
-	})
+	return func(w *worker) error { return w.get(target, u.Host, expect) }, nil
 }
 
 // RunConnect opens one CONNECT tunnel per request to target (host:port),
@@ -67,20 +75,16 @@ func (l Load) run(ctx context.Context, request func(*worker) error) (Result, err
 	if l.Connections < 1 {
 		return Result{}, errors.New("connections must be at least 1")
 	}
-	if l.DialTimeout == 0 {
-		l.DialTimeout = 5 * time.Second
-	}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
 	workers := make([]*worker, l.Connections)
 	for i := range workers {
-		auth, err := l.NewAuth()
-		if err != nil {
+		var err error
+		if workers[i], err = l.newWorker(deadline); err != nil {
 			return Result{}, err
 		}
-		workers[i] = &worker{load: l, auth: auth, deadline: deadline}
 	}
 
 	start := time.Now()
@@ -106,6 +110,19 @@ func (l Load) run(ctx context.Context, request func(*worker) error) (Result, err
 	}
 	res.finish()
 	return res, nil
+}
+
+// newWorker makes a worker with its own Authenticator whose requests end
+// by deadline. A zero DialTimeout means 5s.
+func (l Load) newWorker(deadline time.Time) (*worker, error) {
+	if l.DialTimeout == 0 {
+		l.DialTimeout = 5 * time.Second
+	}
+	auth, err := l.NewAuth()
+	if err != nil {
+		return nil, err
+	}
+	return &worker{load: l, auth: auth, deadline: deadline}, nil
 }
 
 // worker is one closed loop: one request at a time, on its own connection.
@@ -340,11 +357,11 @@ const checkTimeout = 10 * time.Second
 // CheckGet sends one GET through the proxy as RunGet would and reports
 // whether it was answered with status expect.
 func CheckGet(l Load, target string, expect int) error {
-	u, err := url.Parse(target)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return fmt.Errorf("GET target %q: want an absolute http:// URL", target)
+	request, err := getRequest(target, expect)
+	if err != nil {
+		return err
 	}
-	return l.once(func(w *worker) error { return w.get(target, u.Host, expect) })
+	return l.once(request)
 }
 
 // CheckConnect opens one tunnel as RunConnect would and reports whether
@@ -354,14 +371,10 @@ func CheckConnect(l Load, target, path string, tlsConfig *tls.Config) error {
 }
 
 func (l Load) once(request func(*worker) error) error {
-	if l.DialTimeout == 0 {
-		l.DialTimeout = 5 * time.Second
-	}
-	auth, err := l.NewAuth()
+	w, err := l.newWorker(time.Now().Add(checkTimeout))
 	if err != nil {
 		return err
 	}
-	w := &worker{load: l, auth: auth, deadline: time.Now().Add(checkTimeout)}
 	defer w.closeConn()
 	return request(w)
 }

@@ -25,7 +25,18 @@ func ReadProcUsage(procRoot string, pid int) (ProcUsage, error) {
 	if err != nil {
 		return ProcUsage{}, err
 	}
-	return snap.usage(pid, nil)
+	tree, err := snap.tree(pid, nil)
+	if err != nil {
+		return ProcUsage{}, err
+	}
+	u := ProcUsage{Processes: len(tree), CPUTicks: snap.cpuTicks(tree)}
+	for _, p := range tree {
+		// A process that exited between the two reads adds no memory.
+		if hwm, err := readPeakKiB(filepath.Join(procRoot, strconv.Itoa(p), "status")); err == nil {
+			u.PeakKiB += hwm
+		}
+	}
+	return u, nil
 }
 
 // procSnapshot is every process's /proc/<pid>/stat, read in one pass, so
@@ -48,19 +59,17 @@ func readProcSnapshot(procRoot string) (*procSnapshot, error) {
 	return &procSnapshot{root: procRoot, stats: stats, children: children}, nil
 }
 
-// usage sums pid and its descendants, leaving out the subtree of every pid
-// in skip. A process's ticks include those of its children that have
-// exited and been waited for (cutime, cstime), so a load generator that has
-// come and gone still counts in the shell that ran it.
-func (snap *procSnapshot) usage(pid int, skip []int) (ProcUsage, error) {
+// tree lists pid and its descendants, leaving out the subtree of every pid
+// in skip.
+func (snap *procSnapshot) tree(pid int, skip []int) ([]int, error) {
 	if _, ok := snap.stats[pid]; !ok {
-		return ProcUsage{}, fmt.Errorf("process %d not found in %s", pid, snap.root)
+		return nil, fmt.Errorf("process %d not found in %s", pid, snap.root)
 	}
 	skipped := make(map[int]bool, len(skip))
 	for _, p := range skip {
 		skipped[p] = true
 	}
-	var u ProcUsage
+	var tree []int
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
@@ -68,16 +77,23 @@ func (snap *procSnapshot) usage(pid int, skip []int) (ProcUsage, error) {
 		if skipped[p] {
 			continue
 		}
-		s := snap.stats[p]
-		u.Processes++
-		u.CPUTicks += s.utime + s.stime + s.cutime + s.cstime
-		// A process that exited between the two reads adds no memory.
-		if hwm, err := readPeakKiB(filepath.Join(snap.root, strconv.Itoa(p), "status")); err == nil {
-			u.PeakKiB += hwm
-		}
+		tree = append(tree, p)
 		queue = append(queue, snap.children[p]...)
 	}
-	return u, nil
+	return tree, nil
+}
+
+// cpuTicks sums the CPU time of pids. A process's ticks include those of
+// its children that have exited and been waited for (cutime, cstime), so a
+// load generator that has come and gone still counts in the shell that ran
+// it.
+func (snap *procSnapshot) cpuTicks(pids []int) uint64 {
+	var ticks uint64
+	for _, p := range pids {
+		s := snap.stats[p]
+		ticks += s.utime + s.stime + s.cutime + s.cstime
+	}
+	return ticks
 }
 
 type procStat struct {
@@ -174,9 +190,24 @@ func readPeakKiB(path string) (uint64, error) {
 // time (/proc/<pid>/stat) says it used. How busy the CPUs were is
 // therefore the interval, from the clock, less their idle time.
 func ReadIdleTicks(procRoot string, cpus []int) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	lines, err := readCPULines(procRoot)
 	if err != nil {
 		return 0, err
+	}
+	return lines.idleTicks(cpus)
+}
+
+// cpuLines are the per-CPU lines of one read of /proc/stat: the fields
+// after the name, by name ("cpu0", "cpu1", ...).
+type cpuLines struct {
+	root  string
+	lines map[string][]string
+}
+
+func readCPULines(procRoot string) (cpuLines, error) {
+	b, err := os.ReadFile(filepath.Join(procRoot, "stat"))
+	if err != nil {
+		return cpuLines{}, err
 	}
 	lines := make(map[string][]string)
 	for line := range strings.SplitSeq(string(b), "\n") {
@@ -185,19 +216,24 @@ func ReadIdleTicks(procRoot string, cpus []int) (uint64, error) {
 			lines[f[0]] = f[1:]
 		}
 	}
+	return cpuLines{root: procRoot, lines: lines}, nil
+}
+
+// idleTicks sums the idle and iowait ticks of cpus (see ReadIdleTicks).
+func (c cpuLines) idleTicks(cpus []int) (uint64, error) {
 	var idle uint64
 	for _, cpu := range cpus {
-		f, ok := lines["cpu"+strconv.Itoa(cpu)]
+		f, ok := c.lines["cpu"+strconv.Itoa(cpu)]
 		if !ok {
-			return 0, fmt.Errorf("%s/stat: no line for CPU %d", procRoot, cpu)
+			return 0, fmt.Errorf("%s/stat: no line for CPU %d", c.root, cpu)
 		}
 		if len(f) < 5 {
-			return 0, fmt.Errorf("%s/stat: CPU %d: %d fields, want at least 5 (user to iowait)", procRoot, cpu, len(f))
+			return 0, fmt.Errorf("%s/stat: CPU %d: %d fields, want at least 5 (user to iowait)", c.root, cpu, len(f))
 		}
 		for _, field := range f[3:5] { // idle, iowait
 			n, err := strconv.ParseUint(field, 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("%s/stat: CPU %d: malformed field %q", procRoot, cpu, field)
+				return 0, fmt.Errorf("%s/stat: CPU %d: malformed field %q", c.root, cpu, field)
 			}
 			idle += n
 		}

@@ -175,13 +175,8 @@ func (rs *Results) addRecord(f map[string]string) error {
 		}
 		m.Requests, m.P50us, m.P99us = num("requests"), num("p50_us"), num("p99_us")
 		m.Unexpected, m.Errors, m.CPUTicks = num("unexpected"), num("errors"), num("cpu_ticks")
-		if f["rechallenges"] != "" {
-			m.Rechallenges = num("rechallenges")
-		}
-		if f["reconnects"] != "" {
-			m.Reconnects = num("reconnects")
-		}
 		for key, field := range map[string]*int64{
+			"rechallenges": &m.Rechallenges, "reconnects": &m.Reconnects,
 			"interval_us": &m.IntervalMicros, "client_ticks": &m.ClientTicks,
 			"core_cpus": &m.CoreCPUs, "core_idle_ticks": &m.CoreIdleTicks,
 			"client_core_cpus": &m.ClientCoreCPUs, "client_core_idle_ticks": &m.ClientCoreIdleTicks,

@@ -48,30 +48,34 @@ func readUsage(procRoot string, q UsageQuery, now func() time.Time) (UsageReadin
 		return UsageReading{}, err
 	}
 	r := UsageReading{ProxyCPUs: uint64(len(q.ProxyCPUs)), ClientCPUs: uint64(len(q.ClientCPUs))}
-	proxy, err := snap.usage(q.ProxyPID, nil)
+	proxy, err := snap.tree(q.ProxyPID, nil)
 	if err != nil {
 		return UsageReading{}, err
 	}
-	r.ProxyTicks = proxy.CPUTicks
+	r.ProxyTicks = snap.cpuTicks(proxy)
 	if q.ClientRoot > 0 {
-		client, err := snap.usage(q.ClientRoot, append([]int{q.ProxyPID}, q.Skip...))
+		client, err := snap.tree(q.ClientRoot, append([]int{q.ProxyPID}, q.Skip...))
 		if err != nil {
 			return UsageReading{}, err
 		}
-		r.ClientTicks = client.CPUTicks
+		r.ClientTicks = snap.cpuTicks(client)
 	}
 	// The clock is read next to /proc/stat, which the interval is set
 	// against.
 	r.WallNanos = uint64(now().UnixNano())
-	if len(q.ProxyCPUs) > 0 {
-		if r.ProxyIdleTicks, err = ReadIdleTicks(procRoot, q.ProxyCPUs); err != nil {
-			return UsageReading{}, err
-		}
+	if len(q.ProxyCPUs) == 0 && len(q.ClientCPUs) == 0 {
+		return r, nil
 	}
-	if len(q.ClientCPUs) > 0 {
-		if r.ClientIdleTicks, err = ReadIdleTicks(procRoot, q.ClientCPUs); err != nil {
-			return UsageReading{}, err
-		}
+	// Both sides' idle ticks come from one read of /proc/stat.
+	cpus, err := readCPULines(procRoot)
+	if err != nil {
+		return UsageReading{}, err
+	}
+	if r.ProxyIdleTicks, err = cpus.idleTicks(q.ProxyCPUs); err != nil {
+		return UsageReading{}, err
+	}
+	if r.ClientIdleTicks, err = cpus.idleTicks(q.ClientCPUs); err != nil {
+		return UsageReading{}, err
 	}
 	return r, nil
 }
