@@ -34,7 +34,7 @@ func (*basicScheme) name() string { return basicSchemeName }
 
 func (s *basicScheme) challenges(verdict) []string { return s.challenge }
 
-func (s *basicScheme) authenticate(_ http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict {
+func (s *basicScheme) authenticate(r *http.Request, credentials string, accounts *accountSet) verdict {
 	user, password, reason := parseBasicCredentials(credentials)
 	if reason != "" {
 		return verdict{outcome: outcomeMalformed, reason: reason}

@@ -67,7 +67,7 @@ type digestRequest struct {
 	response                    digestSum
 }
 
-func (s *digestScheme) authenticate(w http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict {
+func (s *digestScheme) authenticate(r *http.Request, credentials string, accounts *accountSet) verdict {
 	p, reason := parseDigestParams(credentials)
 	if reason != "" {
 		return verdict{outcome: outcomeMalformed, reason: reason}
@@ -118,8 +118,7 @@ func (s *digestScheme) authenticate(w http.ResponseWriter, r *http.Request, cred
 	}
 
 	info := s.authenticationInfo(&req, ha1, s.nonces.nearingEnd(id, now, s.lifetime))
-	w.Header()["Proxy-Authentication-Info"] = []string{info} // the canonical key: Set would canonicalise it again
-	return verdict{outcome: outcomeAuthenticated, user: req.user}
+	return verdict{outcome: outcomeAuthenticated, user: req.user, authInfo: info}
 }
 
 // readRequest checks the parameters of Digest credentials and finds the

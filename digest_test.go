@@ -85,8 +85,9 @@ func attempt(t *testing.T, h *ProxyAuth, method, target, credentials string) (ve
 	// What ServeHTTP does, step by step, so the verdict is visible; without
 	// the failure limits, which tests of the limits cover.
 	w := httptest.NewRecorder()
-	v := h.authenticate(w, r)
+	v := h.authenticate(r)
 	if v.outcome == outcomeAuthenticated {
+		admit(w, v)
 		return v, w.Header(), http.StatusOK
 	}
 	var he caddyhttp.HandlerError
@@ -369,7 +370,7 @@ func TestDigestParallelCountsOfOneNonce(t *testing.T) {
 		wg.Go(func() {
 			r := httptest.NewRequest("GET", "http://example.invalid/", nil)
 			r.Header.Set("Proxy-Authorization", creds[(n-1-i/2+i%2*7)%n])
-			results <- h.authenticate(httptest.NewRecorder(), r).outcome
+			results <- h.authenticate(r).outcome
 		})
 	}
 	wg.Wait()

@@ -201,16 +201,16 @@ func (h *ProxyAuth) validateLimits() error {
 // locked out gets no further than a table lookup: its credentials are not
 // even parsed. A request without credentials is every client's first step:
 // it never counts and is never refused here.
-func (h *ProxyAuth) attempt(w http.ResponseWriter, r *http.Request) verdict {
+func (h *ProxyAuth) attempt(r *http.Request) verdict {
 	if len(r.Header[proxyAuthorization]) == 0 {
-		return h.authenticate(w, r)
+		return h.authenticate(r)
 	}
 	l := h.limits
 	addr := l.state.addressKey(clientIP(r))
 	if l.address.on() && l.lockedUntil(l.state.addresses, addr, l.state.now()) != 0 {
 		return verdict{outcome: outcomeLocked, reason: "too many failed attempts from this address"}
 	}
-	return l.settle(r, addr, h.authenticate(w, r))
+	return l.settle(r, addr, h.authenticate(r))
 }
 
 // verifyBasic is the Basic scheme's password check: the user name's

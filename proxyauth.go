@@ -286,7 +286,7 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return next.ServeHTTP(w, r)
 	}
 
-	v := h.attempt(w, r)
+	v := h.attempt(r)
 	h.state.outcomes.add(v.outcome)
 	h.metrics.count(v)
 	// The credentials are consumed here whatever the outcome: they must not
@@ -305,10 +305,19 @@ func (h *ProxyAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.auth.user.id", v.user)
+	admit(w, v)
 	if h.probe.isSecretHost(r) {
 		return h.probe.confirm(w, r)
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// admit adds to the answer of an authenticated request what its verdict
+// asks to send with it.
+func admit(w http.ResponseWriter, v verdict) {
+	if v.authInfo != "" {
+		w.Header()["Proxy-Authentication-Info"] = []string{v.authInfo} // the canonical key: Set would canonicalise it again
+	}
 }
 
 // isOwnSiteRequest reports whether r is plainly addressed to this server's
@@ -329,7 +338,7 @@ func (h *ProxyAuth) isOwnSiteRequest(r *http.Request) bool {
 
 // authenticate reads the single Proxy-Authorization field and hands its
 // credentials to the scheme it names.
-func (h *ProxyAuth) authenticate(w http.ResponseWriter, r *http.Request) verdict {
+func (h *ProxyAuth) authenticate(r *http.Request) verdict {
 	fields := r.Header[proxyAuthorization]
 	switch {
 	case len(fields) == 0:
@@ -348,7 +357,7 @@ func (h *ProxyAuth) authenticate(w http.ResponseWriter, r *http.Request) verdict
 	}
 	for _, s := range h.schemes {
 		if strings.EqualFold(name, s.name()) {
-			v := s.authenticate(w, r, credentials, h.accounts.current())
+			v := s.authenticate(r, credentials, h.accounts.current())
 			v.scheme = s.name()
 			return v
 		}

@@ -31,10 +31,6 @@ const busyRetryAfter = time.Second
 // valid credentials) looks like the plain site instead, except on the
 // secret host.
 func (h *ProxyAuth) refuse(w http.ResponseWriter, r *http.Request, v verdict, next caddyhttp.Handler) error {
-	// A scheme may have accepted the credentials before a limit refused
-	// them (Digest sets Proxy-Authentication-Info then); a refusal must not
-	// show which of its causes it had.
-	delete(w.Header(), "Proxy-Authentication-Info")
 	if h.probe != nil && v.outcome != outcomeTooManyIPs && !h.probe.isSecretHost(r) {
 		return h.probe.disguise(w, r, next)
 	}

@@ -23,9 +23,10 @@ type scheme interface {
 	challenges(v verdict) []string
 
 	// authenticate checks the credentials that followed the scheme name in
-	// Proxy-Authorization against accounts. It may add response headers to w
-	// on success; it never writes a body.
-	authenticate(w http.ResponseWriter, r *http.Request, credentials string, accounts *accountSet) verdict
+	// Proxy-Authorization against accounts. It writes nothing: what a
+	// success answers with goes in the verdict, and is sent only if the
+	// limits let the request through.
+	authenticate(r *http.Request, credentials string, accounts *accountSet) verdict
 }
 
 // outcome is what became of one attempt to authenticate.
@@ -84,6 +85,9 @@ type verdict struct {
 	scheme  string
 	user    string
 	reason  string
+	// authInfo is the Proxy-Authentication-Info value of a Digest success
+	// (RFC 7616 §3.5), sent with the request's answer if it is let through.
+	authInfo string
 }
 
 // splitAuthScheme splits a credentials field value into its auth-scheme and
