@@ -83,14 +83,15 @@ func (d *digestSet) verifyPassword(user string, password []byte) outcome {
 // addDigest adds one htdigest entry. Its user may already have a password
 // hash (from htpasswd or an inline account) or other H(A1) values: they
 // merge into one account. Two entries of one kind for one user are an
-// error naming both places.
-func (b *accountSetBuilder) addDigest(e htdigestEntry, source uint16, line int) error {
+// error naming both places. first reports whether the entry is its user's
+// first from source, so that a file's users are counted, not its lines.
+func (b *accountSetBuilder) addDigest(e htdigestEntry, source uint16, line int) (first bool, err error) {
 	if err := checkUsername(e.user); err != nil {
-		return err
+		return false, err
 	}
 	d := &b.set.digest
 	if e.realm != d.realm {
-		return fmt.Errorf("realm %q of user %q is not the configured realm %q", e.realm, sanitizeForLog(e.user), d.realm)
+		return false, fmt.Errorf("realm %q of user %q is not the configured realm %q", e.realm, sanitizeForLog(e.user), d.realm)
 	}
 	if d.byName == nil {
 		d.byName = make(map[string]digestAccount)
@@ -102,7 +103,13 @@ func (b *accountSetBuilder) addDigest(e htdigestEntry, source uint16, line int) 
 		if e.algo == digestMD5 {
 			article = "an" // "an MD5", as it is read
 		}
-		return fmt.Errorf("user %q already has %s %s H(A1) at %s", sanitizeForLog(e.user), article, e.algo, b.set.where(prev))
+		return false, fmt.Errorf("user %q already has %s %s H(A1) at %s", sanitizeForLog(e.user), article, e.algo, b.set.where(prev))
+	}
+	first = true
+	for algo := range numDigestAlgorithms {
+		if acct.ha1[algo] != "" && acct.source[algo] == source {
+			first = false
+		}
 	}
 	acct.ha1[e.algo] = e.ha1
 	acct.source[e.algo], acct.line[e.algo] = source, int32(line)
@@ -113,7 +120,7 @@ func (b *accountSetBuilder) addDigest(e htdigestEntry, source uint16, line int) 
 		// An account with no password hash: Basic checks its H(A1).
 		b.set.byName[e.user] = account{source: source, line: int32(line)}
 	}
-	return nil
+	return first, nil
 }
 
 // indexUserhashes builds the userhash index once every entry is in.

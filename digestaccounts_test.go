@@ -251,6 +251,25 @@ func TestHTDigestFilesReload(t *testing.T) {
 
 // TestRealmChangeReadsHTDigestAgain: a config reload that changes the realm
 // does not take over the old set, whose H(A1) values are for the old realm.
+// TestHTDigestSourcesCountUsers: a user has a line per algorithm, and may
+// have lines in several files; each file counts the users it has lines
+// for, once each.
+func TestHTDigestSourcesCountUsers(t *testing.T) {
+	lines := func(user string, algos ...digestAlgorithm) string {
+		return strings.Join(htdigestLines(user, "lab", algos, []byte(user+"-pw")), "\n") + "\n"
+	}
+	both := writeFile(t, "both.htdigest", lines("alice", digestMD5, digestSHA256)+lines("bob", digestMD5, digestSHA256)+lines("carol", digestSHA256))
+	more := writeFile(t, "more.htdigest", lines("alice", digestSHA512_256))
+	h := newTestHandler(t, &ProxyAuth{Realm: "lab", HTDigest: []string{both, more}, WatchInterval: -1})
+	counts := map[string]int{}
+	for _, s := range h.sources.statuses() {
+		counts[s.Path] = s.Accounts
+	}
+	if counts[both] != 3 || counts[more] != 1 || h.accounts.current().len() != 3 {
+		t.Errorf("accounts by file %v, in all %d; want 3 in %s, 1 in %s, 3 in all", counts, h.accounts.current().len(), both, more)
+	}
+}
+
 func TestRealmChangeReadsHTDigestAgain(t *testing.T) {
 	file := htdigestFile(t, "users.htdigest", "lab", map[string]string{"alice": "a"}, digestSHA256)
 	provision := func(realm string) error {

@@ -44,15 +44,15 @@ var htpasswdKind = &sourceKind{name: "htpasswd", parse: func(b *accountSetBuilde
 }}
 
 var htdigestKind = &sourceKind{name: "htdigest", parse: func(b *accountSetBuilder, src uint16, path, data string) (int, error) {
-	users := make(map[string]struct{}) // a user has a line per algorithm: count users, not lines
+	users := 0 // a user has a line per algorithm: count users, not lines
 	err := parseHTDigest(path, data, func(line int, e htdigestEntry) error {
-		if err := b.addDigest(e, src, line); err != nil {
-			return err
+		first, err := b.addDigest(e, src, line)
+		if first {
+			users++
 		}
-		users[e.user] = struct{}{}
-		return nil
+		return err
 	})
-	return len(users), err
+	return users, err
 }}
 
 // inlineKind names the accounts written in the config.
@@ -101,20 +101,17 @@ type credentialFile struct {
 	loaded   time.Time
 
 	// seen is the version whose content was last judged, good or bad; nil
-	// means read the file at the next check whatever its stat says.
+	// means read the file at the next check whatever its stat says, as
+	// after a version too fresh to trust its timestamp (racyWindow).
 	seen os.FileInfo
-	// recheck asks for one more read although seen is unchanged: seen was
-	// too fresh to trust its timestamp (racyWindow).
-	recheck bool
 	// suspect is the error of a bad version seen once. A version is only
 	// reported bad when it is still there and still bad at the next check,
 	// so a poll that lands in the middle of a writer's work (htpasswd
 	// rewrites its file in place) does not raise a false alarm.
 	suspect string
-	// problem is why the file's current version is not in force; nil when
-	// it is. reported is the problem last logged, so a lasting one (a
-	// deleted file, checked every interval) is logged once.
-	problem  error
+	// reported is why the file's current version is not in force, as last
+	// logged; empty when it is in force. A lasting problem (a deleted
+	// file, checked every interval) is logged once.
 	reported string
 }
 
@@ -160,7 +157,7 @@ func (h *ProxyAuth) newCredentialSources() (*credentialSources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s file: %v", f.kind.name, err)
 		}
-		contents[f], f.seen, f.recheck, f.loaded = content, info, isRacy(info, now), now
+		contents[f], f.seen, f.loaded = content, trusted(info, now), now
 	}
 	set, counts, _, err := c.build(contents)
 	if err != nil {
@@ -358,7 +355,7 @@ func (c *credentialSources) check(f *credentialFile, force bool, now time.Time) 
 		c.accessProblem(f, err, force)
 		return "", false
 	}
-	if !force && !f.recheck && f.seen != nil && sameVersion(f.seen, info) {
+	if !force && f.seen != nil && sameVersion(f.seen, info) {
 		return "", false
 	}
 	content, info, err := readContent(f.path)
@@ -370,10 +367,10 @@ func (c *credentialSources) check(f *credentialFile, force bool, now time.Time) 
 		c.accessProblem(f, err, force)
 		return "", false
 	}
-	f.seen, f.recheck = info, isRacy(info, now)
+	f.seen = trusted(info, now)
 
 	if content == f.content {
-		if f.problem != nil || f.suspect != "" {
+		if f.reported != "" || f.suspect != "" {
 			c.succeed(f) // back to the version in force
 		}
 		if force {
@@ -414,7 +411,6 @@ func (c *credentialSources) contentProblem(f *credentialFile, err error, force b
 // report makes err f's problem, logging and counting it when it is new or
 // when the reload was asked for.
 func (c *credentialSources) report(f *credentialFile, err error, force bool) {
-	f.problem = err
 	msg := err.Error()
 	if !force && msg == f.reported {
 		return
@@ -431,7 +427,7 @@ func (c *credentialSources) succeed(f *credentialFile) {
 	if f.reported != "" {
 		c.logger.Info("credential file loads again", zap.String("handler", c.handler), zap.String("file", f.path))
 	}
-	f.problem, f.reported, f.suspect = nil, "", ""
+	f.reported, f.suspect = "", ""
 }
 
 // statuses describes every source as of the last load, inline accounts
@@ -449,9 +445,7 @@ func (c *credentialSources) publish() {
 	}
 	for _, f := range c.files {
 		s := sourceStatus{Kind: f.kind.name, Path: f.path, Accounts: f.accounts, LastLoad: f.loaded}
-		if f.problem != nil {
-			s.LastError = f.problem.Error()
-		}
+		s.LastError = f.reported
 		out = append(out, s)
 	}
 	c.published.Store(&out)
@@ -531,8 +525,14 @@ func sameVersion(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
-func isRacy(info os.FileInfo, now time.Time) bool {
-	return now.Sub(info.ModTime()) < racyWindow
+// trusted is info, or nil when the file was modified too recently for its
+// stat to show a second change within the same timestamp tick
+// (racyWindow): a nil seen has the file read again at the next check.
+func trusted(info os.FileInfo, now time.Time) os.FileInfo {
+	if now.Sub(info.ModTime()) < racyWindow {
+		return nil
+	}
+	return info
 }
 
 // warnMixedCosts says when the accounts use password hashes of more than one
