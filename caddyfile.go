@@ -167,11 +167,6 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Name = name
 
-		case "address_limit", "user_limit", "limit_table_size", "hash_concurrency", "hash_wait", "max_ips_per_user", "probe_resistance":
-			if err := h.unmarshalDefense(d); err != nil {
-				return err
-			}
-
 		case "watch_interval":
 			interval, err := durationOrOff(d)
 			if err != nil {
@@ -180,7 +175,14 @@ func (h *ProxyAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.WatchInterval = interval
 
 		default:
-			return d.Errf("unrecognized subdirective %q", d.Val())
+			name := d.Val()
+			known, err := h.unmarshalDefense(d)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return d.Errf("unrecognized subdirective %q", name)
+			}
 		}
 	}
 	return nil

@@ -7,8 +7,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
-// unmarshalDefense reads one abuse-defence subdirective of proxy_auth (the
-// current token names it):
+// unmarshalDefense reads the abuse-defence subdirective of proxy_auth the
+// current token names, and reports whether it names one:
 //
 //	address_limit    off | <failures> <window> [<lockout>]   default 10 1m 1m
 //	user_limit       off | <failures> <window> [<cooldown>]  default 20 5m 5m
@@ -19,14 +19,14 @@ import (
 //	probe_resistance [<secret_host>]                         default off
 //
 // A lockout or cool-down left out is as long as the window (in JSON too).
-func (h *ProxyAuth) unmarshalDefense(d *caddyfile.Dispenser) error {
+func (h *ProxyAuth) unmarshalDefense(d *caddyfile.Dispenser) (known bool, err error) {
 	name := d.Val()
 	args := d.RemainingArgs()
 	switch name {
 	case "address_limit", "user_limit":
 		limit, err := parseFailureLimit(d, name, args)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if name == "address_limit" {
 			h.AddressLimit = limit
@@ -37,57 +37,60 @@ func (h *ProxyAuth) unmarshalDefense(d *caddyfile.Dispenser) error {
 	case "limit_table_size":
 		n, err := onePositiveInt(d, name, args)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if n < minLimitTableSize {
-			return d.Errf("limit_table_size must be at least %d, got %d", minLimitTableSize, n)
+			return true, d.Errf("limit_table_size must be at least %d, got %d", minLimitTableSize, n)
 		}
 		h.LimitTableSize = n
 
 	case "hash_concurrency":
 		n, err := onePositiveInt(d, name, args)
 		if err != nil {
-			return err
+			return true, err
 		}
 		h.HashConcurrency = n
 
 	case "hash_wait":
 		if len(args) != 1 {
-			return d.ArgErr()
+			return true, d.ArgErr()
 		}
 		wait, err := parsePositiveDuration(d, name, args[0])
 		if err != nil {
-			return err
+			return true, err
 		}
 		h.HashWait = wait
 
 	case "max_ips_per_user":
 		if len(args) < 1 || len(args) > 2 {
-			return d.ArgErr()
+			return true, d.ArgErr()
 		}
 		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 || n > maxIPsSetting {
-			return d.Errf("max_ips_per_user must be an integer between 1 and %d, got %q", maxIPsSetting, args[0])
+			return true, d.Errf("max_ips_per_user must be an integer between 1 and %d, got %q", maxIPsSetting, args[0])
 		}
 		h.MaxIPsPerUser = n
 		if len(args) == 2 {
 			window, err := parsePositiveDuration(d, "max_ips_per_user window", args[1])
 			if err != nil {
-				return err
+				return true, err
 			}
 			h.MaxIPsWindow = window
 		}
 
 	case "probe_resistance":
 		if len(args) > 1 {
-			return d.ArgErr()
+			return true, d.ArgErr()
 		}
 		h.ProbeResistance = new(ProbeResistance)
 		if len(args) == 1 {
 			h.ProbeResistance.SecretHost = args[0]
 		}
+
+	default:
+		return false, nil
 	}
-	return nil
+	return true, nil
 }
 
 // parseFailureLimit reads `off` or `<failures> <window> [<lockout>]`.
