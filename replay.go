@@ -166,12 +166,9 @@ func (sh *replayShard) evictOldest(now int64, lifetime time.Duration, limit int)
 	if len(sh.used) < limit {
 		return
 	}
-	issued := make([]int64, 0, len(sh.used))
+	issued := make([]int64, 0, len(sh.used)) // not empty: limit is at least 1
 	for id := range sh.used {
 		issued = append(issued, id.issued())
-	}
-	if len(issued) == 0 {
-		return
 	}
 	slices.Sort(issued)
 	threshold := issued[len(issued)/8]
