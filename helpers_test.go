@@ -58,6 +58,15 @@ func init() {
 	caddytest.Default.AdminPort = testAdminPort
 }
 
+// TestMain removes what the tests leave behind for all of them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if caddyBuild.dir != "" { // see buildCaddy
+		os.RemoveAll(caddyBuild.dir)
+	}
+	os.Exit(code)
+}
+
 // origin is a local web server that answers every request with what it
 // received, and remembers the requests so a test can prove what the proxy
 // passed on.
