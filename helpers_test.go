@@ -148,15 +148,29 @@ func startCaddy(t *testing.T, body string) {
 // testProxyPort and testProxyAddr name the new port once this returns.
 func startCaddyWithGlobals(t *testing.T, globals, body string) {
 	t.Helper()
-	configLoads++
 	previous := fmt.Sprintf(":%d", testProxyPort)
+	prepareConfigLoad(t)
+	body = strings.ReplaceAll(body, previous, fmt.Sprintf(":%d", testProxyPort))
+	loadConfig(t, caddyGlobals(globals)+body)
+}
+
+// prepareConfigLoad moves the proxy to the next port (testProxyPort and
+// testProxyAddr name it once this returns) and waits for the admin
+// endpoint, before a config load: see startCaddyWithGlobals.
+func prepareConfigLoad(t *testing.T) {
+	t.Helper()
+	configLoads++
 	testProxyPort = testProxyPortBase + configLoads%proxyPortRange
 	testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
-	body = strings.ReplaceAll(body, previous, fmt.Sprintf(":%d", testProxyPort))
-
 	awaitAdmin(t)
+}
+
+// loadConfig loads a whole Caddyfile into the in-process Caddy, after
+// prepareConfigLoad; it stops the test if the config does not load.
+func loadConfig(t *testing.T, caddyfile string) {
+	t.Helper()
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort})
-	tester.InitServer(caddyGlobals(globals)+body, "caddyfile")
+	tester.InitServer(caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -359,13 +373,14 @@ func awaitAdmin(t *testing.T) {
 }
 
 // assertLoadError posts a Caddyfile to the in-process Caddy's /load and
-// checks that it is refused with an error containing want. Unlike
+// checks that it is refused with an error containing want. Caddy must run:
+// the caller loads a config first, startCaddy(t, "") for one of nothing but
+// the globals; a refused config leaves it in force for the next. Unlike
 // caddytest.AssertLoadError it retries a request the admin endpoint reset:
 // Caddy restarts that endpoint after a config load, and a request that
 // lands during the restart is reset before it is read.
 func assertLoadError(t *testing.T, caddyfile, want string) {
 	t.Helper()
-	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
 	url := fmt.Sprintf("http://localhost:%d/load", testAdminPort)
 	var resp *http.Response
 	var err error

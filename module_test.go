@@ -359,6 +359,7 @@ func TestBrokenConfigsAreLoadErrors(t *testing.T) {
 	desFile := writeFile(t, "des.htpasswd", good+"\n"+des+"\n")
 	plainFile := writeFile(t, "plain.htpasswd", "\n\nplainuser:secret\n")
 
+	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
 	for _, tc := range []struct {
 		name, block, want string
 	}{

@@ -20,8 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 func adminURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", testAdminPort, path) }
@@ -532,6 +530,7 @@ func TestHandlerNamesInOneConfig(t *testing.T) {
 	}
 
 	// Different settings under one (default) name would mix their state.
+	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
 	assertLoadError(t, caddyGlobals("")+twoRoutes("user alice "+aliceHash, "user bob "+bobHash),
 		`two proxy_auth handlers with different settings share the name \"realm:proxy\"`)
 
@@ -654,9 +653,9 @@ func TestREADMEOperationsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer("admin localhost:2019", fmt.Sprintf("admin localhost:%d\n\tpersist_config off", testAdminPort),
-		"http://:8080", fmt.Sprintf("http://:%d", testProxyPort)).Replace(string(caddyfile))
-	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort}).InitServer(cfg, "caddyfile")
+	prepareConfigLoad(t)
+	loadConfig(t, strings.NewReplacer("admin localhost:2019", fmt.Sprintf("admin localhost:%d\n\tpersist_config off", testAdminPort),
+		"http://:8080", fmt.Sprintf("http://:%d", testProxyPort)).Replace(string(caddyfile)))
 	plain := newOrigin(t, false)
 	for _, c := range []string{"", basicCredentials("demo", "demo-password"), basicCredentials("demo", "demo-password"), basicCredentials("demo", "wrong")} {
 		proxyStatus(t, plain.URL, c)
