@@ -6,14 +6,11 @@ package proxyauth
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,13 +242,11 @@ func TestMaxIPsPerUserOverTCP(t *testing.T) {
 	}
 	var line map[string]any
 	waitFor(t, "the too_many_ips log line", func() bool {
-		data, _ := os.ReadFile(logFile)
-		for _, l := range strings.Split(string(data), "\n") {
-			if json.Unmarshal([]byte(l), &line) == nil && line["outcome"] == "too_many_ips" {
-				return true
-			}
+		lines := logLines(logFile, func(m map[string]any) bool { return m["outcome"] == "too_many_ips" })
+		if len(lines) > 0 {
+			line = lines[0]
 		}
-		return false
+		return len(lines) > 0
 	})
 	if line["user"] != "alice" || line["client_ip"] != "127.0.0.43" || line["level"] != "info" {
 		t.Errorf("log line %v", line)
@@ -267,15 +262,7 @@ func TestLockoutIsLoggedOnce(t *testing.T) {
 		getVia(t, "127.0.0.50", "http://example.invalid/", "alice", fmt.Sprint("g", i))
 	}
 	count := func(msg string) int {
-		n := 0
-		data, _ := os.ReadFile(logFile)
-		for _, l := range strings.Split(string(data), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-				n++
-			}
-		}
-		return n
+		return len(logLines(logFile, func(m map[string]any) bool { return m["msg"] == msg }))
 	}
 	waitFor(t, "the lockout warning", func() bool { return count("client address locked out after repeated failed proxy authentication") == 1 })
 	if n := count("proxy authentication failed"); n != 2 {

@@ -400,3 +400,41 @@ func assertLoadError(t *testing.T, caddyfile, want string) {
 		t.Errorf("load answered %d %s; want an error containing %q", resp.StatusCode, body, want)
 	}
 }
+
+// logLines reads the JSON log file and returns its lines that keep accepts;
+// a line that does not parse (the last, while it is written) is left out.
+func logLines(file string, keep func(line map[string]any) bool) []map[string]any {
+	data, _ := os.ReadFile(file)
+	var lines []map[string]any
+	for _, l := range strings.Split(string(data), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && keep(m) {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// assertLogFields checks that log line i has every field of want[i], with
+// that value; lines has at least as many lines as want.
+func assertLogFields(t *testing.T, lines, want []map[string]any) {
+	t.Helper()
+	for i, w := range want {
+		for k, v := range w {
+			if lines[i][k] != v {
+				t.Errorf("log line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
+			}
+		}
+	}
+}
+
+// assertLogHoldsNone checks that the log file contains none of secrets.
+func assertLogHoldsNone(t *testing.T, file string, secrets ...string) {
+	t.Helper()
+	data, _ := os.ReadFile(file)
+	for _, secret := range secrets {
+		if strings.Contains(string(data), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, data)
+		}
+	}
+}

@@ -444,33 +444,14 @@ func TestFailuresAreLoggedWithoutSecrets(t *testing.T) {
 
 	var lines []map[string]any
 	waitFor(t, "two failure log lines", func() bool {
-		data, _ := os.ReadFile(logFile)
-		lines = lines[:0]
-		for _, l := range strings.Split(string(data), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "proxy authentication failed" {
-				lines = append(lines, m)
-			}
-		}
+		lines = logLines(logFile, func(m map[string]any) bool { return m["msg"] == "proxy authentication failed" })
 		return len(lines) == 2
 	})
-	want := []map[string]any{
+	assertLogFields(t, lines, []map[string]any{
 		{"client_ip": "127.0.0.1", "outcome": "wrong_password", "user": "alice", "scheme": "Basic"},
 		{"client_ip": "127.0.0.1", "outcome": "malformed", "reason": "Basic credentials contain a control character"},
-	}
-	for i, w := range want {
-		for k, v := range w {
-			if lines[i][k] != v {
-				t.Errorf("log line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
-			}
-		}
-	}
-	data, _ := os.ReadFile(logFile)
-	for _, secret := range []string{guess, strings.TrimPrefix(cred, "Basic "), strings.TrimPrefix(basicCredentials("alice", guess), "Basic ")} {
-		if strings.Contains(string(data), secret) {
-			t.Errorf("the log holds %q:\n%s", secret, data)
-		}
-	}
+	})
+	assertLogHoldsNone(t, logFile, guess, strings.TrimPrefix(cred, "Basic "), strings.TrimPrefix(basicCredentials("alice", guess), "Basic "))
 }
 
 // TestHTTP2RequestsAreChallenged: over HTTP/2 every request is origin-form,
