@@ -95,7 +95,7 @@ func TestGuessingRunIsCutOffWhileOthersKeepWorking(t *testing.T) {
 	}
 	// The same user from another address, and another user, keep working.
 	for _, from := range []string{"127.0.0.3", "127.0.0.4"} {
-		status, reply, _ := getOrigin(t, clientFrom(from, url.UserPassword("alice", "alice-pw")), plain.URL+"/ok")
+		status, reply := getOrigin(t, clientFrom(from, url.UserPassword("alice", "alice-pw")), plain.URL+"/ok")
 		if status != http.StatusOK || reply.URI != "/ok" {
 			t.Errorf("alice from %s while 127.0.0.2 is locked out: %d", from, status)
 		}
@@ -173,7 +173,7 @@ func TestCPUGuardKeepsCachedUsersWorking(t *testing.T) {
 	abuseProxy(t, "", "cpu-guard", "\t\thash_concurrency 2\n\t\thash_wait 100ms\n\t\taddress_limit off\n\t\tuser_limit off\n")
 	plain := newOrigin(t, false)
 	alice := clientFrom("127.0.0.21", url.UserPassword("alice", "alice-pw"))
-	if status, _, _ := getOrigin(t, alice, plain.URL+"/"); status != http.StatusOK {
+	if status, _ := getOrigin(t, alice, plain.URL+"/"); status != http.StatusOK {
 		t.Fatalf("alice's first login: %d", status)
 	}
 
@@ -199,7 +199,7 @@ func TestCPUGuardKeepsCachedUsersWorking(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			cached[i], _, _ = getOrigin(t, alice, plain.URL+"/cached")
+			cached[i], _ = getOrigin(t, alice, plain.URL+"/cached")
 		}()
 	}
 	wg.Wait()

@@ -48,14 +48,12 @@ var (
 
 const proxyPortRange = 90
 
+// adminURL is the in-process Caddy's admin endpoint at path.
+func adminURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", testAdminPort, path) }
+
 func portOffset() int {
 	n, _ := strconv.Atoi(os.Getenv("PROXYAUTH_TEST_PORT_OFFSET"))
 	return n
-}
-
-func init() {
-	// caddytest.AssertLoadError builds its own Tester from the defaults.
-	caddytest.Default.AdminPort = testAdminPort
 }
 
 // TestMain removes what the tests leave behind for all of them.
@@ -202,12 +200,12 @@ func proxyClient(user *url.Userinfo, roots *x509.CertPool) *http.Client {
 
 // getOrigin fetches url through client and decodes the origin's reply;
 // status is the final status code and reply is nil unless it is 200.
-func getOrigin(t *testing.T, client *http.Client, target string) (status int, reply *originReply, resp *http.Response) {
+func getOrigin(t *testing.T, client *http.Client, target string) (status int, reply *originReply) {
 	t.Helper()
 	resp, err := client.Get(target)
 	if err != nil {
 		// A refused CONNECT surfaces as an error naming the status.
-		return 0, nil, nil
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -215,13 +213,13 @@ func getOrigin(t *testing.T, client *http.Client, target string) (status int, re
 		t.Fatalf("reading response: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, nil, resp
+		return resp.StatusCode, nil
 	}
 	reply = new(originReply)
 	if err := json.Unmarshal(body, reply); err != nil {
 		t.Fatalf("origin reply is not JSON: %v: %q", err, body)
 	}
-	return resp.StatusCode, reply, resp
+	return resp.StatusCode, reply
 }
 
 // basicCredentials is the Proxy-Authorization value for user and password.
@@ -360,9 +358,8 @@ func awaitAdmin(t *testing.T) {
 	if configLoads == 1 {
 		return // nothing runs yet
 	}
-	url := fmt.Sprintf("http://localhost:%d/config/", testAdminPort)
 	for try := 0; try < 50; try++ {
-		resp, err := http.Get(url)
+		resp, err := http.Get(adminURL("/config/"))
 		if err == nil {
 			resp.Body.Close()
 			return
@@ -381,11 +378,10 @@ func awaitAdmin(t *testing.T) {
 // lands during the restart is reset before it is read.
 func assertLoadError(t *testing.T, caddyfile, want string) {
 	t.Helper()
-	url := fmt.Sprintf("http://localhost:%d/load", testAdminPort)
 	var resp *http.Response
 	var err error
 	for try := 0; try < 50; try++ {
-		resp, err = http.Post(url, "text/caddyfile", strings.NewReader(caddyfile))
+		resp, err = http.Post(adminURL("/load"), "text/caddyfile", strings.NewReader(caddyfile))
 		if err == nil {
 			break
 		}

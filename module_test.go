@@ -137,7 +137,7 @@ func TestValidCredentialsReachOrigin(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client := proxyClient(url.UserPassword(tc.user, tc.password), tlsOrigin.certPool())
-			status, reply, _ := getOrigin(t, client, tc.target)
+			status, reply := getOrigin(t, client, tc.target)
 			if status != http.StatusOK || reply.Origin != "test-origin" {
 				t.Fatalf("status %d, reply %+v", status, reply)
 			}
@@ -341,11 +341,11 @@ func TestHTPasswdFilesFromApacheTools(t *testing.T) {
 
 	for user := range users {
 		t.Run(user, func(t *testing.T) {
-			status, _, _ := getOrigin(t, proxyClient(url.UserPassword(user, "pw:"+user+"✓"), nil), plain.URL)
+			status, _ := getOrigin(t, proxyClient(url.UserPassword(user, "pw:"+user+"✓"), nil), plain.URL)
 			if status != http.StatusOK {
 				t.Errorf("right password: status %d", status)
 			}
-			status, _, _ = getOrigin(t, proxyClient(url.UserPassword(user, "pw:"+user), nil), plain.URL)
+			status, _ = getOrigin(t, proxyClient(url.UserPassword(user, "pw:"+user), nil), plain.URL)
 			if status != http.StatusProxyAuthRequired {
 				t.Errorf("wrong password: status %d", status)
 			}

@@ -22,8 +22,6 @@ import (
 	"testing"
 )
 
-func adminURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", testAdminPort, path) }
-
 // adminStatus returns what GET /proxy_auth/ says of the handler name.
 func adminStatus(t *testing.T, name string) handlerStatus {
 	t.Helper()
