@@ -6,14 +6,11 @@ package proxyauth
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,7 +95,7 @@ func TestGuessingRunIsCutOffWhileOthersKeepWorking(t *testing.T) {
 	}
 	// The same user from another address, and another user, keep working.
 	for _, from := range []string{"127.0.0.3", "127.0.0.4"} {
-		status, reply, _ := getOrigin(t, clientFrom(from, url.UserPassword("alice", "alice-pw")), plain.URL+"/ok")
+		status, reply := getOrigin(t, clientFrom(from, url.UserPassword("alice", "alice-pw")), plain.URL+"/ok")
 		if status != http.StatusOK || reply.URI != "/ok" {
 			t.Errorf("alice from %s while 127.0.0.2 is locked out: %d", from, status)
 		}
@@ -176,7 +173,7 @@ func TestCPUGuardKeepsCachedUsersWorking(t *testing.T) {
 	abuseProxy(t, "", "cpu-guard", "\t\thash_concurrency 2\n\t\thash_wait 100ms\n\t\taddress_limit off\n\t\tuser_limit off\n")
 	plain := newOrigin(t, false)
 	alice := clientFrom("127.0.0.21", url.UserPassword("alice", "alice-pw"))
-	if status, _, _ := getOrigin(t, alice, plain.URL+"/"); status != http.StatusOK {
+	if status, _ := getOrigin(t, alice, plain.URL+"/"); status != http.StatusOK {
 		t.Fatalf("alice's first login: %d", status)
 	}
 
@@ -202,7 +199,7 @@ func TestCPUGuardKeepsCachedUsersWorking(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			cached[i], _, _ = getOrigin(t, alice, plain.URL+"/cached")
+			cached[i], _ = getOrigin(t, alice, plain.URL+"/cached")
 		}()
 	}
 	wg.Wait()
@@ -245,13 +242,11 @@ func TestMaxIPsPerUserOverTCP(t *testing.T) {
 	}
 	var line map[string]any
 	waitFor(t, "the too_many_ips log line", func() bool {
-		data, _ := os.ReadFile(logFile)
-		for _, l := range strings.Split(string(data), "\n") {
-			if json.Unmarshal([]byte(l), &line) == nil && line["outcome"] == "too_many_ips" {
-				return true
-			}
+		lines := logLines(logFile, func(m map[string]any) bool { return m["outcome"] == "too_many_ips" })
+		if len(lines) > 0 {
+			line = lines[0]
 		}
-		return false
+		return len(lines) > 0
 	})
 	if line["user"] != "alice" || line["client_ip"] != "127.0.0.43" || line["level"] != "info" {
 		t.Errorf("log line %v", line)
@@ -267,15 +262,7 @@ func TestLockoutIsLoggedOnce(t *testing.T) {
 		getVia(t, "127.0.0.50", "http://example.invalid/", "alice", fmt.Sprint("g", i))
 	}
 	count := func(msg string) int {
-		n := 0
-		data, _ := os.ReadFile(logFile)
-		for _, l := range strings.Split(string(data), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-				n++
-			}
-		}
-		return n
+		return len(logLines(logFile, func(m map[string]any) bool { return m["msg"] == msg }))
 	}
 	waitFor(t, "the lockout warning", func() bool { return count("client address locked out after repeated failed proxy authentication") == 1 })
 	if n := count("proxy authentication failed"); n != 2 {

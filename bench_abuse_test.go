@@ -76,7 +76,8 @@ func BenchmarkGuessingFlood(b *testing.B) {
 	}
 }
 
-// floodRequest is benchRequest from the given client address.
+// floodRequest is an absolute-form proxy request from client address ip as
+// Caddy hands it to a handler, with a replacer in its context.
 func floodRequest(ip string) *http.Request {
 	r, _ := http.NewRequest(http.MethodGet, "http://origin.example/page", nil)
 	r.RequestURI = "http://origin.example/page"

@@ -6,7 +6,6 @@ package proxyauth
 //	go test -run '^$' -bench . -benchmem
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -28,15 +27,8 @@ func (w *discardWriter) WriteHeader(int)             {}
 
 var nopNext = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
 
-// benchRequest is an absolute-form proxy request as Caddy hands it to a
-// handler, with a replacer in its context.
-func benchRequest() *http.Request {
-	r, _ := http.NewRequest(http.MethodGet, "http://origin.example/page", nil)
-	r.RequestURI = "http://origin.example/page"
-	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
-	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "192.0.2.1"})
-	return r.WithContext(ctx)
-}
+// benchRequest is floodRequest from one client address.
+func benchRequest() *http.Request { return floodRequest("192.0.2.1") }
 
 func benchHandler(b *testing.B, cost int, ttl caddy.Duration) *ProxyAuth {
 	hash, err := bcrypt.GenerateFromPassword([]byte("alice-secret"), cost)

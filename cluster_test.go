@@ -14,23 +14,45 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// buildCaddy builds ./cmd/caddy into the test's temp dir.
+// caddyBuild is ./cmd/caddy, built by the first test that needs it into a
+// directory of its own, which TestMain removes after the tests.
+var caddyBuild struct {
+	once sync.Once
+	dir  string // "" until the build made it
+	bin  string
+	err  error
+}
+
+// buildCaddy returns the path of ./cmd/caddy, built once per test binary.
 func buildCaddy(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	caddyBuild.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		caddyBuild.dir, err = os.MkdirTemp("", "proxyauth-caddy-")
+		if err != nil {
+			caddyBuild.err = err
+			return
+		}
+		bin := filepath.Join(caddyBuild.dir, "caddy")
+		cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/caddy")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			caddyBuild.err = fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, out)
+			return
+		}
+		caddyBuild.bin = bin
+	})
+	if caddyBuild.err != nil {
+		t.Fatal(caddyBuild.err)
 	}
-	bin := filepath.Join(t.TempDir(), "caddy")
-	cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/caddy")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/caddy: %v\n%s", err, out)
-	}
-	return bin
+	return caddyBuild.bin
 }
 
 // freePort finds a loopback port nobody listens on.

@@ -382,19 +382,14 @@ func TestDigestConnectTunnel(t *testing.T) {
 // nonce key and the record of used counts.
 func TestDigestNonceSurvivesReload(t *testing.T) {
 	sha, _ := digestAccounts(t)
-	dir := t.TempDir()
 	block := "\t\t\trealm `" + digestRealm + "`\n\t\t\tname reload\n\t\t\thtdigest " + sha + "\n\t\t\tdigest SHA-256"
-	startCaddyWithGlobals(t, "\tstorage file_system "+dir, respondSite(block))
+	dir := startDigestCaddy(t, respondSite(block))
 
 	conn, br := dialProxy(t)
 	resp, _ := rawExchange(t, conn, br, "GET http://example.invalid/ HTTP/1.1\r\nHost: example.invalid\r\n\r\n")
 	c := digestClient{user: "alice", password: "alice-secret", ch: digestChallenges(t, resp.Header)[0]}
 	used := c.authorization("GET", "/")
-	send := func(cred string) int {
-		conn, br := dialProxy(t)
-		resp, _ := rawExchange(t, conn, br, "GET http://example.invalid/ HTTP/1.1\r\nHost: example.invalid\r\nProxy-Authorization: "+cred+"\r\n\r\n")
-		return resp.StatusCode
-	}
+	send := func(cred string) int { return proxyStatus(t, "http://example.invalid", cred) }
 	if got := send(used); got != 200 {
 		t.Fatalf("before the reload: %d", got)
 	}

@@ -48,14 +48,21 @@ var (
 
 const proxyPortRange = 90
 
+// adminURL is the in-process Caddy's admin endpoint at path.
+func adminURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", testAdminPort, path) }
+
 func portOffset() int {
 	n, _ := strconv.Atoi(os.Getenv("PROXYAUTH_TEST_PORT_OFFSET"))
 	return n
 }
 
-func init() {
-	// caddytest.AssertLoadError builds its own Tester from the defaults.
-	caddytest.Default.AdminPort = testAdminPort
+// TestMain removes what the tests leave behind for all of them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if caddyBuild.dir != "" { // see buildCaddy
+		os.RemoveAll(caddyBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // origin is a local web server that answers every request with what it
@@ -139,15 +146,29 @@ func startCaddy(t *testing.T, body string) {
 // testProxyPort and testProxyAddr name the new port once this returns.
 func startCaddyWithGlobals(t *testing.T, globals, body string) {
 	t.Helper()
-	configLoads++
 	previous := fmt.Sprintf(":%d", testProxyPort)
+	prepareConfigLoad(t)
+	body = strings.ReplaceAll(body, previous, fmt.Sprintf(":%d", testProxyPort))
+	loadConfig(t, caddyGlobals(globals)+body)
+}
+
+// prepareConfigLoad moves the proxy to the next port (testProxyPort and
+// testProxyAddr name it once this returns) and waits for the admin
+// endpoint, before a config load: see startCaddyWithGlobals.
+func prepareConfigLoad(t *testing.T) {
+	t.Helper()
+	configLoads++
 	testProxyPort = testProxyPortBase + configLoads%proxyPortRange
 	testProxyAddr = fmt.Sprintf("127.0.0.1:%d", testProxyPort)
-	body = strings.ReplaceAll(body, previous, fmt.Sprintf(":%d", testProxyPort))
-
 	awaitAdmin(t)
+}
+
+// loadConfig loads a whole Caddyfile into the in-process Caddy, after
+// prepareConfigLoad; it stops the test if the config does not load.
+func loadConfig(t *testing.T, caddyfile string) {
+	t.Helper()
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort})
-	tester.InitServer(caddyGlobals(globals)+body, "caddyfile")
+	tester.InitServer(caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -179,12 +200,12 @@ func proxyClient(user *url.Userinfo, roots *x509.CertPool) *http.Client {
 
 // getOrigin fetches url through client and decodes the origin's reply;
 // status is the final status code and reply is nil unless it is 200.
-func getOrigin(t *testing.T, client *http.Client, target string) (status int, reply *originReply, resp *http.Response) {
+func getOrigin(t *testing.T, client *http.Client, target string) (status int, reply *originReply) {
 	t.Helper()
 	resp, err := client.Get(target)
 	if err != nil {
 		// A refused CONNECT surfaces as an error naming the status.
-		return 0, nil, nil
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -192,13 +213,13 @@ func getOrigin(t *testing.T, client *http.Client, target string) (status int, re
 		t.Fatalf("reading response: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, nil, resp
+		return resp.StatusCode, nil
 	}
 	reply = new(originReply)
 	if err := json.Unmarshal(body, reply); err != nil {
 		t.Fatalf("origin reply is not JSON: %v: %q", err, body)
 	}
-	return resp.StatusCode, reply, resp
+	return resp.StatusCode, reply
 }
 
 // basicCredentials is the Proxy-Authorization value for user and password.
@@ -337,9 +358,8 @@ func awaitAdmin(t *testing.T) {
 	if configLoads == 1 {
 		return // nothing runs yet
 	}
-	url := fmt.Sprintf("http://localhost:%d/config/", testAdminPort)
 	for try := 0; try < 50; try++ {
-		resp, err := http.Get(url)
+		resp, err := http.Get(adminURL("/config/"))
 		if err == nil {
 			resp.Body.Close()
 			return
@@ -350,18 +370,18 @@ func awaitAdmin(t *testing.T) {
 }
 
 // assertLoadError posts a Caddyfile to the in-process Caddy's /load and
-// checks that it is refused with an error containing want. Unlike
+// checks that it is refused with an error containing want. Caddy must run:
+// the caller loads a config first, startCaddy(t, "") for one of nothing but
+// the globals; a refused config leaves it in force for the next. Unlike
 // caddytest.AssertLoadError it retries a request the admin endpoint reset:
 // Caddy restarts that endpoint after a config load, and a request that
 // lands during the restart is reset before it is read.
 func assertLoadError(t *testing.T, caddyfile, want string) {
 	t.Helper()
-	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
-	url := fmt.Sprintf("http://localhost:%d/load", testAdminPort)
 	var resp *http.Response
 	var err error
 	for try := 0; try < 50; try++ {
-		resp, err = http.Post(url, "text/caddyfile", strings.NewReader(caddyfile))
+		resp, err = http.Post(adminURL("/load"), "text/caddyfile", strings.NewReader(caddyfile))
 		if err == nil {
 			break
 		}
@@ -374,5 +394,43 @@ func assertLoadError(t *testing.T, caddyfile, want string) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), want) {
 		t.Errorf("load answered %d %s; want an error containing %q", resp.StatusCode, body, want)
+	}
+}
+
+// logLines reads the JSON log file and returns its lines that keep accepts;
+// a line that does not parse (the last, while it is written) is left out.
+func logLines(file string, keep func(line map[string]any) bool) []map[string]any {
+	data, _ := os.ReadFile(file)
+	var lines []map[string]any
+	for _, l := range strings.Split(string(data), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && keep(m) {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// assertLogFields checks that log line i has every field of want[i], with
+// that value; lines has at least as many lines as want.
+func assertLogFields(t *testing.T, lines, want []map[string]any) {
+	t.Helper()
+	for i, w := range want {
+		for k, v := range w {
+			if lines[i][k] != v {
+				t.Errorf("log line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
+			}
+		}
+	}
+}
+
+// assertLogHoldsNone checks that the log file contains none of secrets.
+func assertLogHoldsNone(t *testing.T, file string, secrets ...string) {
+	t.Helper()
+	data, _ := os.ReadFile(file)
+	for _, secret := range secrets {
+		if strings.Contains(string(data), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, data)
+		}
 	}
 }

@@ -23,11 +23,7 @@ type exchange struct {
 // serveFrom sends one absolute-form request from client address ip with
 // the given Proxy-Authorization fields through h.
 func serveFrom(h *ProxyAuth, ip string, fields ...string) exchange {
-	r, _ := http.NewRequest(http.MethodGet, "http://origin.example/page", nil)
-	r.RequestURI = "http://origin.example/page"
-	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
-	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: ip})
-	r = r.WithContext(ctx)
+	r := floodRequest(ip)
 	if len(fields) > 0 {
 		r.Header["Proxy-Authorization"] = fields
 	}

@@ -20,11 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
-
-func adminURL(path string) string { return fmt.Sprintf("http://localhost:%d%s", testAdminPort, path) }
 
 // adminStatus returns what GET /proxy_auth/ says of the handler name.
 func adminStatus(t *testing.T, name string) handlerStatus {
@@ -532,6 +528,7 @@ func TestHandlerNamesInOneConfig(t *testing.T) {
 	}
 
 	// Different settings under one (default) name would mix their state.
+	startCaddy(t, "") // Caddy runs, with a config of nothing but its globals
 	assertLoadError(t, caddyGlobals("")+twoRoutes("user alice "+aliceHash, "user bob "+bobHash),
 		`two proxy_auth handlers with different settings share the name \"realm:proxy\"`)
 
@@ -591,30 +588,12 @@ func TestLogLevelsAndNoSecrets(t *testing.T) {
 	}
 	var lines []map[string]any
 	waitFor(t, "the log lines", func() bool {
-		data, _ := os.ReadFile(logFile)
-		lines = lines[:0]
-		for _, l := range strings.Split(string(data), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["logger"] == "http.handlers.proxy_auth" {
-				lines = append(lines, m)
-			}
-		}
+		lines = logLines(logFile, func(m map[string]any) bool { return m["logger"] == "http.handlers.proxy_auth" })
 		return len(lines) >= len(want)
 	})
-	for i, w := range want {
-		for k, v := range w {
-			if lines[i][k] != v {
-				t.Errorf("log line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
-			}
-		}
-	}
-	data, _ := os.ReadFile(logFile)
-	for _, secret := range []string{"alice-secret", guess, aliceHash, aliceHash[7:29], // the salt
-		strings.TrimPrefix(basicCredentials("alice", "alice-secret"), "Basic "), strings.TrimPrefix(basicCredentials("alice", guess), "Basic ")} {
-		if strings.Contains(string(data), secret) {
-			t.Errorf("the log holds %q", secret)
-		}
-	}
+	assertLogFields(t, lines, want)
+	assertLogHoldsNone(t, logFile, "alice-secret", guess, aliceHash, aliceHash[7:29], // the salt
+		strings.TrimPrefix(basicCredentials("alice", "alice-secret"), "Basic "), strings.TrimPrefix(basicCredentials("alice", guess), "Basic "))
 }
 
 // TestConfigChangeWithABrokenWatchedFile: a watched file that broke after
@@ -654,9 +633,9 @@ func TestREADMEOperationsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer("admin localhost:2019", fmt.Sprintf("admin localhost:%d\n\tpersist_config off", testAdminPort),
-		"http://:8080", fmt.Sprintf("http://:%d", testProxyPort)).Replace(string(caddyfile))
-	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: testAdminPort}).InitServer(cfg, "caddyfile")
+	prepareConfigLoad(t)
+	loadConfig(t, strings.NewReplacer("admin localhost:2019", fmt.Sprintf("admin localhost:%d\n\tpersist_config off", testAdminPort),
+		"http://:8080", fmt.Sprintf("http://:%d", testProxyPort)).Replace(string(caddyfile)))
 	plain := newOrigin(t, false)
 	for _, c := range []string{"", basicCredentials("demo", "demo-password"), basicCredentials("demo", "demo-password"), basicCredentials("demo", "wrong")} {
 		proxyStatus(t, plain.URL, c)

@@ -114,13 +114,30 @@ func authBlock(t *testing.T, offer []string) string {
 	return fmt.Sprintf("realm %q\nhtdigest %s\n%s", testRealm, digestFile(t), lines)
 }
 
-// digestFile writes the test account's htdigest file as docs/digest.md
+// digestFile is the test account's htdigest file, written as docs/digest.md
 // tells an administrator to: Apache's htdigest creates it with the MD5
 // line, and `caddy hash-digest` appends the SHA-256 and SHA-512-256 lines.
+// The first test that needs it writes it beside cmd/caddy, in the directory
+// TestMain removes; every later one gets the same file.
 func digestFile(t *testing.T) string {
 	t.Helper()
 	htdigest := requireTool(t, "htdigest", "the Debian package apache2-utils")
-	path := filepath.Join(t.TempDir(), "proxy.htdigest")
+	digestFileOnce.Do(func() { digestFilePath = writeDigestFile(t, htdigest) })
+	if digestFilePath == "" {
+		t.Fatal("the htdigest file could not be written: see the first test that needed it")
+	}
+	return digestFilePath
+}
+
+var (
+	digestFileOnce sync.Once
+	digestFilePath string // "" unless digestFileOnce wrote the file
+)
+
+// writeDigestFile writes the file digestFile returns, or fails t.
+func writeDigestFile(t *testing.T, htdigest string) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(caddyBin), "proxy.htdigest")
 	// htdigest asks for the password twice.
 	if _, stderr, err := runInput(t, 30*time.Second, testPassword+"\n"+testPassword+"\n", htdigest, "-c", path, testRealm, testUser); err != nil {
 		t.Fatalf("htdigest: %v: %s", err, stderr)

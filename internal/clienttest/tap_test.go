@@ -7,7 +7,6 @@ package clienttest
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/caddy-proxyauth/proxyauth/internal/benchclient"
 )
 
 // tapKeepLimit bounds what one connection's record keeps: the requests a
@@ -140,46 +141,21 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// digestParams splits the parameters of a Digest credentials value
-// (after "Digest ") into a map, unquoting quoted values; the second result
-// is the names whose values were quoted. It is for reading what a client
-// sent, not for checking it: proxy_auth does that.
-func digestParams(s string) (params map[string]string, quoted map[string]bool, err error) {
-	params, quoted = map[string]string{}, map[string]bool{}
-	for s = strings.TrimSpace(s); s != ""; {
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			return nil, nil, errors.New("parameter without '='")
-		}
-		name := strings.ToLower(strings.TrimSpace(s[:eq]))
-		s = strings.TrimLeft(s[eq+1:], " \t")
-		var value string
-		if strings.HasPrefix(s, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				b.WriteByte(s[i])
-			}
-			if i == len(s) {
-				return nil, nil, errors.New("unterminated quoted string")
-			}
-			value, s = b.String(), s[i+1:]
-			quoted[name] = true
-		} else {
-			end := strings.IndexByte(s, ',')
-			if end < 0 {
-				end = len(s)
-			}
-			value, s = strings.TrimSpace(s[:end]), s[end:]
-		}
-		params[name] = value
-		s = strings.TrimLeft(strings.TrimSpace(s), ",")
-		s = strings.TrimSpace(s)
+// digestParams parses Digest credentials v ("Digest username=..., ...")
+// into their auth-params, names lower-cased and values unquoted. The
+// credentials have a challenge's syntax (RFC 9110 §11.4), so the parser of
+// challenges reads them, and refuses a repeated parameter or a control
+// character in a quoted string. It is for reading what a client sent, not
+// for checking it: proxy_auth does that.
+func digestParams(v string) (map[string]string, error) {
+	cs, err := benchclient.ParseChallenges([]string{v})
+	if err != nil {
+		return nil, err
 	}
-	return params, quoted, nil
+	if len(cs) != 1 || cs[0].Params == nil {
+		return nil, fmt.Errorf("%d auth-schemes, want one with auth-params", len(cs))
+	}
+	return cs[0].Params, nil
 }
 
 // digestAnswer is what a client's Digest credentials show of the client.
@@ -209,11 +185,11 @@ func checkDigestAnswers(t *testing.T, sent []sentRequest, origin string, want *d
 	}
 	var answers []digestAnswer
 	for _, v := range values {
-		scheme, rest, _ := strings.Cut(v, " ")
+		scheme, _, _ := strings.Cut(v, " ")
 		if !strings.EqualFold(scheme, "Digest") {
 			continue
 		}
-		params, _, err := digestParams(rest)
+		params, err := digestParams(v)
 		if err != nil {
 			t.Errorf("the client sent Digest credentials that do not parse (%v): %q", err, v)
 			continue
